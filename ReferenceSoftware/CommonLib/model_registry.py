@@ -1,0 +1,59 @@
+"""Shipped models and how bitstreams name them.
+
+The GFV base-picture message names the model with
+
+    gfv_uri_tag = "tag:hdac-hf-reference-software,2026:model"
+    gfv_uri     = "urn:hdac-hf:model:<model_name>:sha256:<64 lower-case hex digits>"
+
+A decoder looks the SHA-256 up among the shipped models (``resources/models``)
+or uses the model file given by the user, and refuses a file whose SHA-256
+differs from the one the bitstream names.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import re
+
+from CommonLib.app_config import RESOURCE_DIR
+from CommonLib.errors import BitstreamError, ModelError
+from CommonLib.network.model_file import sha256_file
+
+MODEL_URI_TAG = "tag:hdac-hf-reference-software,2026:model"
+MODEL_DIR = os.path.join(RESOURCE_DIR, "models")
+_URI = re.compile(r"^urn:hdac-hf:model:([A-Za-z0-9_.-]+):sha256:([0-9a-f]{64})$")
+
+
+def model_uri(model_name: str, sha256: str) -> str:
+    return f"urn:hdac-hf:model:{model_name}:sha256:{sha256}"
+
+
+def parse_model_uri(tag: str, uri: str) -> tuple[str, str]:
+    """(model_name, sha256) from the GFV SEI's gfv_uri_tag / gfv_uri."""
+    if tag != MODEL_URI_TAG:
+        raise BitstreamError(f"GFV SEI: unknown gfv_uri_tag '{tag}' (expected '{MODEL_URI_TAG}')")
+    m = _URI.match(uri)
+    if not m:
+        raise BitstreamError(f"GFV SEI: gfv_uri '{uri}' does not name a model and its SHA-256")
+    return m.group(1), m.group(2)
+
+
+def shipped_models() -> dict[str, str]:
+    """sha256 -> path of every model file shipped in resources/models."""
+    return {sha256_file(p): p for p in sorted(glob.glob(os.path.join(MODEL_DIR, "*.safetensors")))}
+
+
+def find_model(sha256: str, user_file: str = "") -> str:
+    """Path of the model file with this SHA-256 (the user's file must match it)."""
+    if user_file:
+        if not os.path.isfile(user_file):
+            raise ModelError(f"model file '{user_file}' does not exist")
+        got = sha256_file(user_file)
+        if got != sha256:
+            raise ModelError(f"the bitstream requires model sha256 {sha256}, but '{user_file}' has {got}")
+        return user_file
+    found = shipped_models().get(sha256)
+    if not found:
+        raise ModelError(f"the bitstream requires model sha256 {sha256}, which is not shipped; "
+                         "give it with --ModelFile")
+    return found

@@ -1,0 +1,39 @@
+"""The decoder-side HDAC-HF network: dense motion generator + generator.
+
+``HdacHfModel`` bundles the keypoint detector (encoder side) with the
+decoder-side ``HdacHfDecoderNet`` so that one model file carries both; the
+decoder library only calls :meth:`HdacHfModel.generate`.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from CommonLib.network.config import NetworkConfig
+from CommonLib.network.dense_motion import DenseMotionNetwork
+from CommonLib.network.generator import Generator
+from CommonLib.network.keypoint_detector import KeypointDetector
+
+
+class HdacHfModel(nn.Module):
+    def __init__(self, cfg: NetworkConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.kp_detector = KeypointDetector(cfg.kp)
+        self.dense_motion = DenseMotionNetwork(cfg.dense_motion, cfg.kp.num_kp)
+        self.generator = Generator(cfg.generator)
+
+    def forward(self, key, base, kp_key, kp_target, use_base=None):
+        flow, occ = self.dense_motion(key, kp_key, kp_target)
+        out = self.generator(key, base, flow, occ, use_base)
+        return out, flow, occ
+
+    @torch.no_grad()
+    def generate(self, key, base, kp_key, kp_target) -> torch.Tensor:
+        """Generated picture(s) in [0, 1] (clipped); ``base`` None = animation-only."""
+        out, _, _ = self.forward(key, base, kp_key, kp_target)
+        return out.clamp(0, 1)
+
+    @torch.no_grad()
+    def detect(self, x) -> torch.Tensor:
+        return self.kp_detector(x)

@@ -1,0 +1,1 @@
+"""DecoderApp: ``python -m DecoderApp -b str.bin -o rec.yuv``."""

@@ -1,0 +1,50 @@
+"""The picture generation process (float network; doc/decoding_process.md).
+
+Inputs per picture: the key picture (R'G'B' from the decoded IRAP picture),
+the reconstructed key-picture and current keypoints (integers with P
+fractional bits), and, when FusionFlag is 1, the decoded base-layer picture
+of the same access unit. Output: an 8-bit R'G'B' picture,
+``clip(floor(255 x + 1/2), 0, 255)`` of the network output x.
+
+The float process is exact only on one machine with one software setup; the
+integer process that makes it bit-exact everywhere is the subject of the
+fixed-point decoding issue.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from CommonLib.network.hdac_hf import HdacHfModel
+
+
+def rgb_to_tensor(rgb: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(rgb)).float().unsqueeze(0) / 255.0
+
+
+def tensor_to_rgb(x: torch.Tensor) -> np.ndarray:
+    return torch.floor(x[0].clamp(0, 1) * 255.0 + 0.5).to(torch.uint8).numpy()
+
+
+def keypoints_to_tensor(q: np.ndarray, precision: int) -> torch.Tensor:
+    """Integer keypoints (K, 2) with P fractional bits -> (1, K, 2) float32 (exact: q / 2^P)."""
+    return torch.from_numpy(np.asarray(q, dtype=np.float64) / float(1 << precision)).float().unsqueeze(0)
+
+
+class PictureGenerator:
+    """Generates pictures from one key picture; ``set_key`` at every base picture."""
+
+    def __init__(self, model: HdacHfModel):
+        self.model = model.eval()
+        self.key = None
+        self.kp_key = None
+
+    def set_key(self, key_rgb: np.ndarray, kp_key: np.ndarray, precision: int) -> None:
+        self.key = rgb_to_tensor(key_rgb)
+        self.kp_key = keypoints_to_tensor(kp_key, precision)
+
+    @torch.no_grad()
+    def generate(self, kp: np.ndarray, precision: int, base_rgb: np.ndarray | None) -> np.ndarray:
+        base = rgb_to_tensor(base_rgb) if base_rgb is not None else None
+        out = self.model.generate(self.key, base, self.kp_key, keypoints_to_tensor(kp, precision))
+        return tensor_to_rgb(out)

@@ -1,0 +1,82 @@
+"""The per-picture reconstruction process shared by DecoderApp and EncoderApp.
+
+For each access unit, given its decoded GFV SEI message and its decoded
+base-layer picture:
+
+* base picture (gfv_base_picture_flag = 1, IRAP picture): the model named by
+  gfv_uri is loaded (SHA-256 verified); the output picture is the decoded
+  picture itself, and it becomes the key picture of the following pictures;
+* other pictures: the generated picture from key picture + keypoints, with
+  the decoded picture as base layer when FusionFlag = 1 (else animation-only).
+
+The output picture is always R'G'B' 8 bit (the decoded key picture is
+converted with the integer process of CommonLib.colour); the MD5 SEI hashes
+its R, G, B planes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from CommonLib.errors import BitstreamError
+from CommonLib.keypoint_coding import DecodedGfvPicture
+from CommonLib.model_registry import find_model, parse_model_uri
+from CommonLib.network.model_file import load_model
+from CommonLib.video_io import YuvPicture
+from DecoderLib.picture_generator import PictureGenerator
+
+
+@dataclass
+class OutputPicture:
+    index: int
+    rgb: np.ndarray                  # (3, H, W) uint8, hashed
+    yuv: YuvPicture | None           # the decoded picture itself for key pictures
+    is_key: bool
+    fusion: bool
+
+
+class PictureReconstructor:
+    def __init__(self, model_file: str = "", log=None):
+        self.model_file = model_file
+        self.log = log
+        self._models = {}
+        self.generator: PictureGenerator | None = None
+        self.model_sha256 = None
+        self.model_name = None
+
+    def _load(self, gfv: DecodedGfvPicture) -> None:
+        m = gfv.sei
+        if not (m.gfv_nn_present_flag and m.gfv_nn_mode_idc == 1):
+            if self.generator is None:
+                raise BitstreamError("the first base picture's GFV SEI names no model (gfv_nn_present_flag = 0)")
+            return
+        name, sha = parse_model_uri(m.gfv_uri_tag, m.gfv_uri)
+        if sha not in self._models:
+            path = find_model(sha, self.model_file)
+            model, meta = load_model(path, sha)
+            self._models[sha] = PictureGenerator(model)
+            if self.log:
+                self.log(f"model {meta.get('model_name', name)} sha256 {sha} ({path})")
+        self.generator = self._models[sha]
+        self.model_sha256, self.model_name = sha, name
+
+    def picture(self, index: int, gfv: DecodedGfvPicture, decoded: YuvPicture, irap: bool) -> OutputPicture:
+        if gfv.keypoints is None:
+            raise BitstreamError(f"picture {index}: GFV SEI carries no keypoints")
+        if gfv.base_picture:
+            if not irap:
+                raise BitstreamError(f"picture {index}: GFV base picture is not an IRAP picture")
+            self._load(gfv)
+            key_rgb = decoded.to_rgb()
+            self.generator.set_key(key_rgb, gfv.keypoints, gfv.precision)
+            return OutputPicture(index, key_rgb, decoded, True, False)
+        if self.generator is None or self.generator.key is None:
+            raise BitstreamError(f"picture {index}: no key picture before this GFV message")
+        if gfv.keypoints.shape[1] != 2 or gfv.keypoints.shape[0] != self.generator.kp_key.shape[1]:
+            raise BitstreamError(f"picture {index}: {gfv.keypoints.shape[0]} keypoints, the model needs "
+                                 f"{self.generator.kp_key.shape[1]} (x, y) keypoints")
+        fusion = bool(gfv.fusion_flag)
+        base_rgb = decoded.to_rgb() if fusion else None
+        rgb = self.generator.generate(gfv.keypoints, gfv.precision, base_rgb)
+        return OutputPicture(index, rgb, None, False, fusion)

@@ -1,0 +1,1 @@
+"""EncoderApp: ``python -m EncoderApp -c cfg/encoder.yaml``."""

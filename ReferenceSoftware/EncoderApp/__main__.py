@@ -1,0 +1,156 @@
+"""python -m EncoderApp -c cfg/encoder.yaml [-c more.yaml] [--Option value ...]
+
+Thin application over EncoderLib (see doc/software_manual.md for every option).
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from CommonLib.app_config import Option, flag, resolve_resource
+from CommonLib.app_main import TraceFile, run_app
+from CommonLib.errors import ConfigError, InputError
+
+DEFAULT_MODEL = "resource:models/hdac_hf_small.safetensors"
+DEFAULT_INPUT = "resource:clips/ctc01_lp_d6_256x256_30_32f.y4m"
+
+OPTIONS = [
+    Option("InputFile", str, DEFAULT_INPUT, "source video (.yuv 4:2:0, .y4m, .rgb 4:4:4, or any FFmpeg file)", "i"),
+    Option("BitstreamFile", str, "str.bin", "output bitstream", "b"),
+    Option("ReconFile", str, "", "reconstruction (.yuv / .y4m / .rgb); empty = none", "o"),
+    Option("SourceWidth", int, 0, "picture width (needed for .yuv / .rgb)", "wdt"),
+    Option("SourceHeight", int, 0, "picture height (needed for .yuv / .rgb)", "hgt"),
+    Option("FrameRate", float, 0.0, "frame rate (0 = from the file, 25 for raw files)", "fr"),
+    Option("FramesToBeEncoded", int, 0, "number of pictures to code (0 = all)", "f"),
+    Option("FrameSkip", int, 0, "source pictures skipped at the start", "fs"),
+    Option("IntraQP", int, 27, "QP of the IRAP key pictures"),
+    Option("BaseLayerQP", int, 50, "QP of the low-delay P base-layer pictures (paper: 44..50)"),
+    Option("IntraPeriod", int, 0, "key-picture refresh period in pictures (0 = first picture only)"),
+    Option("X265Preset", str, "medium", "x265 preset"),
+    Option("X265Params", str, "", "extra x265 parameters (key=value:key=value)"),
+    Option("ModelFile", str, DEFAULT_MODEL, "HDAC-HF model file (.safetensors)"),
+    Option("GfvId", int, 0, "gfv_id of every GFV SEI message"),
+    Option("KeypointPrecision", int, 7, "P = gfv_coordinate_precision_factor_minus1 + 1 (fractional bits)"),
+    flag("KeypointPrediction", 1, "gfv_kps_pred_flag: predict keypoints (1) or code them absolutely (0)"),
+    flag("Fusion", 1, "gfv_fusion_pic_flag: fuse the base layer (1) or animation-only (0)"),
+    Option("NoFusionPictures", str, "", "pictures coded without fusion, e.g. '4-7,12'"),
+    Option("SEIDecodedPictureHash", int, 1, "x265 decoded picture hash SEI of the base layer: 0 off, 1 MD5, 2 CRC, 3 checksum",
+           choices=(0, 1, 2, 3)),
+    flag("SEIGeneratedPictureHash", 1, "MD5 of each generated picture in a user_data_unregistered SEI"),
+    flag("SEIUnknownPayload", 0, "add an SEI message of a reserved payloadType (decoders must skip it)"),
+    Option("TraceFile", str, "", "SEI syntax trace ('name  ue(v) : value')"),
+    Option("Threads", int, 0, "torch threads (0 = default)"),
+    flag("Progress", 1, "progress bar on stderr"),
+    flag("Verbose", 1, "one line per picture"),
+]
+
+
+def parse_ranges(text: str) -> set:
+    out = set()
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        try:
+            a, _, b = part.partition("-")
+            lo, hi = int(a), int(b) if b else int(a)
+        except ValueError:
+            raise ConfigError(f"NoFusionPictures: bad range '{part}'") from None
+        if lo < 0 or hi < lo:
+            raise ConfigError(f"NoFusionPictures: bad range '{part}'")
+        out.update(range(lo, hi + 1))
+    return out
+
+
+def run(cfg) -> int:
+    import torch
+    from fractions import Fraction
+
+    from tqdm import tqdm
+
+    from CommonLib.network.model_file import load_model
+    from CommonLib.video_io import VideoReader, VideoWriter
+    from EncoderLib.base_layer_encoder import X265BaseLayerEncoder
+    from EncoderLib.encoder import EncoderSettings, HdacHfEncoder
+
+    if cfg.Threads:
+        torch.set_num_threads(cfg.Threads)
+    if not 1 <= cfg.KeypointPrecision <= 32:
+        raise ConfigError(f"KeypointPrecision {cfg.KeypointPrecision} is outside 1..32")
+    if cfg.IntraPeriod < 0 or cfg.FramesToBeEncoded < 0 or cfg.FrameSkip < 0:
+        raise ConfigError("IntraPeriod, FramesToBeEncoded and FrameSkip must not be negative")
+    if cfg.GfvId < 0:
+        raise ConfigError("GfvId must not be negative")
+    in_path = resolve_resource(cfg.InputFile)
+    reader = VideoReader(in_path, cfg.SourceWidth, cfg.SourceHeight, cfg.FrameRate or None)
+    info = reader.info
+    rate = Fraction(cfg.FrameRate).limit_denominator(1001) if cfg.FrameRate else info.frame_rate
+    model_path = resolve_resource(cfg.ModelFile)
+    model, meta = load_model(model_path)
+    model_name, sha = meta.get("model_name", "model"), meta["sha256"]
+    bl = X265BaseLayerEncoder(info.width, info.height, rate, cfg.IntraQP, cfg.BaseLayerQP, cfg.IntraPeriod,
+                              cfg.SEIDecodedPictureHash, cfg.X265Preset, cfg.X265Params)
+    settings = EncoderSettings(gfv_id=cfg.GfvId, precision=cfg.KeypointPrecision, kps_pred=bool(cfg.KeypointPrediction),
+                               generated_picture_hash=bool(cfg.SEIGeneratedPictureHash),
+                               unknown_sei=bool(cfg.SEIUnknownPayload), fusion=bool(cfg.Fusion),
+                               no_fusion=parse_ranges(cfg.NoFusionPictures))
+    out_dir = os.path.dirname(os.path.abspath(cfg.BitstreamFile))
+    if not os.path.isdir(out_dir):
+        raise InputError(f"output directory '{out_dir}' does not exist")
+    n_total = min(cfg.FramesToBeEncoded or info.num_frames, info.num_frames - cfg.FrameSkip)
+    print(f"EncoderApp: {in_path} {info.width}x{info.height} {float(rate):.3f} fps, {max(n_total, 0)} pictures; "
+          f"IntraQP {cfg.IntraQP}, BaseLayerQP {cfg.BaseLayerQP}, IntraPeriod {cfg.IntraPeriod}; "
+          f"model {model_name} sha256 {sha}")
+    t0 = time.time()
+    tmp = cfg.BitstreamFile + ".part"
+    recon = VideoWriter(cfg.ReconFile, info.width, info.height, rate) if cfg.ReconFile else None
+    totals = {"base": 0, "sei": 0, "n": 0}
+    ok = False
+    try:
+        with TraceFile(cfg.TraceFile) as trace, open(tmp, "wb") as bs:
+            enc = HdacHfEncoder(settings, bl, model, model_path, sha, model_name, "hevc", trace)
+            bar = tqdm(total=n_total, desc="encode", unit="pic", disable=not cfg.Progress, file=sys.stderr,
+                       leave=False)
+
+            def emit(results):
+                for data, pic in results:
+                    bs.write(data)
+                    if recon:
+                        recon.write(pic.out.yuv if pic.out.yuv is not None else pic.out.rgb)
+                    totals["base"] += pic.base_bits
+                    totals["sei"] += pic.sei_bits
+                    totals["n"] += 1
+                    if cfg.Verbose:
+                        kind = "I (key)" if pic.is_key else ("P fused" if pic.fusion else "P anim ")
+                        line = (f"POC {pic.index:5d} {kind}  base layer {pic.base_bits:7d} bits  "
+                                f"GFV SEI {pic.sei_bits:5d} bits  [MD5:{','.join(d.hex() for d in pic.md5)}]")
+                        bar.write(line, file=sys.stdout) if cfg.Progress else print(line)
+                    bar.update(1)
+
+            for pic in reader.frames(cfg.FrameSkip, cfg.FramesToBeEncoded):
+                emit(enc.encode_picture(pic))
+            emit(enc.flush())
+            bar.close()
+        os.replace(tmp, cfg.BitstreamFile)
+        ok = True
+    finally:
+        if not ok and os.path.exists(tmp):
+            os.remove(tmp)
+        if recon:
+            recon.close(ok)
+    dt = time.time() - t0
+    n = totals["n"]
+    dur = n / float(rate)
+    kbps = lambda b: b / dur / 1000.0
+    print(f"EncoderApp: {n} pictures, {dur:.3f} s of video: total {kbps(totals['base'] + totals['sei']):.3f} kbps "
+          f"(base layer {kbps(totals['base']):.3f} kbps, GFV SEI {kbps(totals['sei']):.3f} kbps = "
+          f"{totals['sei'] / max(n, 1):.1f} bits/picture)")
+    print(f"EncoderApp: wrote {cfg.BitstreamFile} ({os.path.getsize(cfg.BitstreamFile)} bytes)"
+          + (f" and {cfg.ReconFile}" if cfg.ReconFile else "") + f"; {dt:.2f} s, {n / dt:.2f} pictures/s")
+    return 0
+
+
+def main(argv=None) -> int:
+    return run_app("EncoderApp", OPTIONS, argv, run)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""EncoderLib: keypoint extraction, base-layer encoding, GFV SEI writing, reconstruction."""

@@ -1,0 +1,117 @@
+"""python -m TrainerApp -c cfg/train.yaml [--Key value ...]"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from CommonLib.app_config import Option, flag, parse_args, resolve_resource
+from CommonLib.errors import HdacError
+
+OPTIONS = [
+    Option("NetworkConfig", str, "small", "architecture preset", choices=("small", "paper", "tiny")),
+    Option("HfFilter", str, "laplacian4", "HF shuttling filter: none (HDAC+), highpass8 (Filter 1), laplacian4 (Filter 2)",
+           choices=("none", "highpass8", "laplacian4")),
+    Option("HfOrder", str, "filter_warp", "filter_warp (paper eqs. 2-3) or unwarped (public code)",
+           choices=("filter_warp", "unwarped")),
+    flag("HfL2Norm", 0, "L2-normalise channels after each HF addition (public code variant)"),
+    Option("SequenceList", str, "../shared/sequences/sequences.yaml", "YAML list of sequences (split 'train' is used)"),
+    Option("ValidationSequences", str, "train_vr_face5,train_hdtf_radio10",
+           "comma-separated training clips held out for validation"),
+    Option("CacheDir", str, "work/train_cache", "cache of source / decoded base-layer pictures"),
+    Option("IntraQP", int, 27, "QP of the IRAP key pictures of the training streams"),
+    Option("TrainIntraPeriod", int, 100, "IRAP period of the training streams"),
+    Option("BaseLayerQPs", str, "44,46,48,50", "base-layer QPs drawn per sample"),
+    Option("MaxFramesPerClip", int, 250, "pictures used per clip"),
+    Option("Steps", int, 4000, "total optimisation steps"),
+    Option("BatchSize", int, 4, "samples per step"),
+    Option("LearningRate", float, 2e-4, "Adam learning rate"),
+    Option("Seed", int, 1, "random seed"),
+    Option("BaseDropout", float, 0.25, "probability of zeroing the base-layer features"),
+    Option("WeightMSE", float, 100.0, "MSE weight"),
+    Option("WeightEdge", float, 1.0, "Laplacian edge L1 weight"),
+    Option("WeightEquivariance", float, 10.0, "keypoint equivariance weight"),
+    Option("VggWeights", str, "", "local VGG19 state dict (torchvision names) for the perceptual loss; empty = off"),
+    Option("Device", str, "cpu", "cpu or cuda", choices=("cpu", "cuda")),
+    Option("Threads", int, 0, "torch threads (0 = default)"),
+    Option("OutputDir", str, "runs/train", "checkpoints and logs"),
+    Option("OutputModel", str, "", "final model file (.safetensors); empty = OutputDir/model.safetensors"),
+    Option("ModelName", str, "hdac_hf_small", "name stored in the model file"),
+    Option("CheckpointEvery", int, 200, "steps between checkpoints"),
+    Option("ValidateEvery", int, 500, "steps between validations (0 = never)"),
+    Option("ValidationFrames", int, 8, "pictures per validation clip"),
+    flag("Resume", 0, "continue from OutputDir's checkpoint"),
+    flag("Progress", 1, "progress bar"),
+]
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        cfg = parse_args(OPTIONS, argv, "TrainerApp")
+        if cfg is None:
+            return 0
+        return run(cfg)
+    except HdacError as e:
+        print(f"TrainerApp: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("TrainerApp: interrupted", file=sys.stderr)
+        return 130
+
+
+def run(cfg) -> int:
+    import torch
+
+    from CommonLib.errors import ConfigError
+    from CommonLib.network.config import preset
+    from CommonLib.network.model_file import save_model
+    from TrainerApp.trainer import Trainer, validate
+    from TrainerApp.training_data import prepare_clips, read_sequence_list
+
+    if cfg.Threads:
+        torch.set_num_threads(cfg.Threads)
+    if cfg.Device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("Device cuda requested but no CUDA device is available")
+    try:
+        qps = [int(q) for q in cfg.BaseLayerQPs.split(",")]
+    except ValueError:
+        raise ConfigError(f"BaseLayerQPs '{cfg.BaseLayerQPs}' is not a comma-separated list of integers") from None
+    net_cfg = preset(cfg.NetworkConfig, cfg.HfFilter)
+    net_cfg.generator.hf_order = cfg.HfOrder
+    net_cfg.generator.hf_l2norm = bool(cfg.HfL2Norm)
+    seqs = read_sequence_list(resolve_resource(cfg.SequenceList), "train")
+    held = {s for s in cfg.ValidationSequences.split(",") if s}
+    unknown = held - {s["name"] for s in seqs}
+    if unknown:
+        raise ConfigError(f"ValidationSequences {sorted(unknown)} are not training clips of the list")
+    prep = dict(cache_dir=cfg.CacheDir, qps=qps, intra_qp=cfg.IntraQP, intra_period=cfg.TrainIntraPeriod,
+                max_frames=cfg.MaxFramesPerClip, progress=bool(cfg.Progress))
+    train_clips = prepare_clips([s for s in seqs if s["name"] not in held], **prep)
+    val_clips = prepare_clips([s for s in seqs if s["name"] in held], **prep)
+    print(f"TrainerApp: {len(train_clips)} training clips ({sum(len(c.source) for c in train_clips)} pictures), "
+          f"{len(val_clips)} validation clips, network '{net_cfg.name}', HF filter {net_cfg.generator.hf_filter}")
+    trainer = Trainer(cfg, net_cfg, train_clips, val_clips, qps)
+    if cfg.Resume:
+        trainer.resume()
+    stats = trainer.run()
+    final_val = validate(trainer.model, val_clips, [qps[0], qps[-1]], cfg.ValidationFrames, trainer.device) \
+        if cfg.ValidationFrames and val_clips else {}
+    out = cfg.OutputModel or os.path.join(cfg.OutputDir, "model.safetensors")
+    recipe = {k: v for k, v in cfg.as_dict().items() if k not in ("Progress", "Resume", "OutputDir", "OutputModel")}
+    digest = save_model(trainer.model.cpu(), out, cfg.ModelName,
+                        extra={"training_recipe": recipe, "training_steps": trainer.step,
+                               "training_samples": trainer.step * cfg.BatchSize,
+                               "validation": final_val})
+    with open(os.path.join(cfg.OutputDir, "training_log.json"), "w") as f:
+        json.dump({"stats": stats, "history": trainer.history, "final_validation": final_val,
+                   "model": out, "sha256": digest}, f, indent=1)
+    print(f"TrainerApp: {trainer.step} steps, {stats['samples_per_s']:.2f} samples/s; model {out} sha256 {digest}")
+    for qp, r in final_val.items():
+        print(f"TrainerApp: validation QP{qp}: generated {r['gen_psnr_y']:.2f} dB / {r['gen_ms_ssim']:.4f}, "
+              f"base layer {r['base_psnr_y']:.2f} dB / {r['base_ms_ssim']:.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""Training losses that need no downloaded weights (brief section 3).
+
+* reconstruction: lambda_QP x [ sum over scales (1, 1/2, 1/4, 1/8) of L1 + w_mse MSE + w_edge L1 of Laplacians ]
+* keypoint equivariance: random affine warps T, | T(kp(T^-1 x)) - kp(x) |_1 (weight w_eq)
+* optional VGG19 perceptual pyramid loss from a local weight file (``vgg19_perceptual``).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from CommonLib.errors import ModelError
+from CommonLib.network.blocks import make_coordinate_grid
+from CommonLib.network.hf_shuttling import high_pass
+
+
+def reconstruction_loss(out, target, lam, w_mse: float = 100.0, w_edge: float = 1.0, scales: int = 4):
+    """Per-sample weighted loss; ``lam`` (B,) is the QP-dependent weight."""
+    per = torch.zeros(out.shape[0], device=out.device)
+    o, t = out, target
+    for s in range(scales):
+        per = per + (o - t).abs().mean(dim=(1, 2, 3))
+        if s < scales - 1:
+            o, t = F.avg_pool2d(o, 2), F.avg_pool2d(t, 2)
+    per = per + w_mse * ((out - target) ** 2).mean(dim=(1, 2, 3))
+    if w_edge:
+        per = per + w_edge * (high_pass(out, "laplacian4") - high_pass(target, "laplacian4")).abs().mean(dim=(1, 2, 3))
+    return (lam * per).mean()
+
+
+def random_affine(batch: int, sigma: float = 0.05, device=None) -> torch.Tensor:
+    """(B, 2, 3) affine maps close to identity (FOMM's equivariance transform without TPS)."""
+    theta = torch.randn(batch, 2, 3, device=device) * sigma
+    theta[:, :, :2] += torch.eye(2, device=device)
+    return theta
+
+
+def equivariance_loss(kp_detector, x, kp_x):
+    """Keypoints of an affinely warped picture, mapped back, must equal those of the picture."""
+    b, _, h, w = x.shape
+    theta = random_affine(b, device=x.device)
+    grid = make_coordinate_grid(h, w, x.dtype, x.device).view(1, h * w, 2)
+    ones = torch.ones(1, h * w, 1, dtype=x.dtype, device=x.device)
+    src = torch.einsum("bij,bnj->bni", theta, torch.cat([grid, ones], 2).expand(b, -1, -1)).view(b, h, w, 2)
+    warped = F.grid_sample(x, src, mode="bilinear", padding_mode="reflection", align_corners=True)
+    kp_w = kp_detector(warped)
+    kp_back = torch.einsum("bij,bkj->bki", theta, torch.cat([kp_w, torch.ones_like(kp_w[..., :1])], 2))
+    return (kp_back - kp_x).abs().mean()
+
+
+class Vgg19Features(nn.Module):
+    """VGG19 conv layers up to relu5_1, weights from a local file (torchvision key names)."""
+
+    CFG = [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512]
+    TAPS = (1, 6, 11, 20, 29)  # relu1_1 .. relu5_1 indices in torchvision's vgg19.features
+
+    def __init__(self, weight_file: str):
+        super().__init__()
+        layers, c = [], 3
+        for v in self.CFG:
+            if v == "M":
+                layers.append(nn.MaxPool2d(2))
+            else:
+                layers += [nn.Conv2d(c, v, 3, padding=1), nn.ReLU(inplace=False)]
+                c = v
+        self.features = nn.Sequential(*layers)
+        try:
+            sd = torch.load(weight_file, map_location="cpu", weights_only=True)
+        except Exception as e:
+            raise ModelError(f"cannot load VGG19 weights '{weight_file}': {e}") from None
+        sd = {k[len("features."):]: v for k, v in sd.items() if k.startswith("features.")}
+        missing, _ = self.features.load_state_dict(sd, strict=False)
+        if missing:
+            raise ModelError(f"VGG19 weights '{weight_file}' lack {missing[:2]}")
+        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
+        for p in self.parameters():
+            p.requires_grad_(False)
+
+    def forward(self, x):
+        x = (x - self.mean) / self.std
+        outs = []
+        for i, layer in enumerate(self.features):
+            x = layer(x)
+            if i in self.TAPS:
+                outs.append(x)
+        return outs
+
+
+def vgg19_perceptual(vgg: Vgg19Features, out, target, scales=(1, 0.5, 0.25, 0.125), weight: float = 10.0):
+    loss = 0.0
+    for s in scales:
+        o = out if s == 1 else F.interpolate(out, scale_factor=s, mode="bilinear", align_corners=False)
+        t = target if s == 1 else F.interpolate(target, scale_factor=s, mode="bilinear", align_corners=False)
+        for fo, ft in zip(vgg(o), vgg(t.detach())):
+            loss = loss + weight * (fo - ft.detach()).abs().mean()
+    return loss

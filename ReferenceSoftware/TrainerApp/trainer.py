@@ -1,0 +1,144 @@
+"""Training loop of the HDAC-HF / HDAC+ networks (brief section 3, adapted to a CPU).
+
+Adam (lr 2e-4, betas 0.5/0.999), QP-weighted reconstruction loss, keypoint
+equivariance, base-layer features dropped with probability ``base_dropout``
+so that the same model decodes without a base layer, checkpoints with
+``--Resume 1``, validation on held-out training clips (generated vs.
+base-layer PSNR-Y / MS-SSIM).
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from CommonLib.metrics import ms_ssim_y, psnr_y
+from CommonLib.network.hdac_hf import HdacHfModel
+from CommonLib.network.model_file import load_model, save_model
+from TrainerApp.losses import Vgg19Features, equivariance_loss, reconstruction_loss, vgg19_perceptual
+from TrainerApp.training_data import ClipCache, PairSampler
+
+
+def to_uint8(x: torch.Tensor) -> np.ndarray:
+    return (x.clamp(0, 1) * 255 + 0.5).to(torch.uint8).cpu().numpy()
+
+
+@torch.no_grad()
+def validate(model: HdacHfModel, clips: list[ClipCache], qps, frames: int, device) -> dict:
+    """Mean PSNR-Y / MS-SSIM (Y) of generated and base-layer pictures on ``frames`` pictures per clip and QP."""
+    model.eval()
+    res = {}
+    for qp in qps:
+        g_p, b_p, g_s, b_s = [], [], [], []
+        for c in clips:
+            n = len(c.source)
+            for t in np.linspace(1, n - 1, frames).astype(int):
+                s = int(c.key_positions[np.searchsorted(c.key_positions, t, side="right") - 1])
+                if s == t:
+                    continue
+                key, key_src, base, tgt = (torch.from_numpy(c.rgb(a, i)).float().unsqueeze(0).to(device) / 255
+                                           for a, i in ((c.decoded[qp], s), (c.source, s), (c.decoded[qp], t), (c.source, t)))
+                kp_key, kp_t = model.detect(key_src), model.detect(tgt)
+                out = to_uint8(model.generate(key, base, kp_key, kp_t)[0])
+                ref, bl = c.rgb(c.source, t), c.rgb(c.decoded[qp], t)
+                g_p.append(psnr_y(out, ref)); b_p.append(psnr_y(bl, ref))
+                g_s.append(ms_ssim_y(out, ref)); b_s.append(ms_ssim_y(bl, ref))
+        res[qp] = {"gen_psnr_y": float(np.mean(g_p)), "base_psnr_y": float(np.mean(b_p)),
+                   "gen_ms_ssim": float(np.mean(g_s)), "base_ms_ssim": float(np.mean(b_s))}
+    model.train()
+    return res
+
+
+class Trainer:
+    def __init__(self, cfg, net_cfg, train_clips, val_clips, qps, log=print):
+        self.cfg, self.log = cfg, log
+        self.device = torch.device(cfg.Device)
+        torch.manual_seed(cfg.Seed)
+        self.model = HdacHfModel(net_cfg).to(self.device).train()
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.LearningRate, betas=(0.5, 0.999))
+        self.sampler = PairSampler(train_clips, qps, cfg.Seed)
+        self.val_clips, self.qps = val_clips, qps
+        self.step = 0
+        self.history = []
+        self.vgg = Vgg19Features(cfg.VggWeights).to(self.device) if cfg.VggWeights else None
+        os.makedirs(cfg.OutputDir, exist_ok=True)
+        self.ckpt_model = os.path.join(cfg.OutputDir, "checkpoint.safetensors")
+        self.ckpt_state = os.path.join(cfg.OutputDir, "checkpoint_state.pt")
+        self.ckpt_json = os.path.join(cfg.OutputDir, "checkpoint.json")
+
+    # --- checkpoints ------------------------------------------------------------
+    def save_checkpoint(self):
+        save_model(self.model, self.ckpt_model, "checkpoint")
+        torch.save({"optimizer": self.opt.state_dict(), "torch_rng": torch.get_rng_state()}, self.ckpt_state + ".part")
+        os.replace(self.ckpt_state + ".part", self.ckpt_state)
+        with open(self.ckpt_json, "w") as f:
+            json.dump({"step": self.step, "numpy_rng": self.sampler.rng.bit_generator.state,
+                       "history": self.history}, f)
+
+    def resume(self) -> bool:
+        if not os.path.exists(self.ckpt_json):
+            return False
+        model, _ = load_model(self.ckpt_model)
+        self.model.load_state_dict(model.state_dict())
+        st = torch.load(self.ckpt_state, map_location=self.device, weights_only=True)
+        self.opt.load_state_dict(st["optimizer"])
+        torch.set_rng_state(st["torch_rng"])
+        with open(self.ckpt_json) as f:
+            js = json.load(f)
+        self.step, self.history = js["step"], js["history"]
+        self.sampler.rng.bit_generator.state = js["numpy_rng"]
+        self.log(f"resumed from step {self.step}")
+        return True
+
+    # --- one step ---------------------------------------------------------------
+    def train_step(self):
+        cfg = self.cfg
+        (key, key_src, base, target), lam = self.sampler.batch(cfg.BatchSize)
+        key, key_src, base, target, lam = (t.to(self.device) for t in (key, key_src, base, target, lam))
+        b = key.shape[0]
+        use_base = (torch.rand(b, device=self.device) >= cfg.BaseDropout).float()
+        kp_det = self.model.kp_detector
+        kp_key, kp_tgt = kp_det(key_src), kp_det(target)
+        out, _, _ = self.model(key, base, kp_key, kp_tgt, use_base)
+        rec = reconstruction_loss(out, target, lam, cfg.WeightMSE, cfg.WeightEdge)
+        eq = equivariance_loss(kp_det, target, kp_tgt) if cfg.WeightEquivariance else torch.zeros(())
+        loss = rec + cfg.WeightEquivariance * eq
+        if self.vgg is not None:
+            loss = loss + (lam.mean() * vgg19_perceptual(self.vgg, out, target))
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        self.step += 1
+        return float(rec.detach()), float(eq.detach())
+
+    def run(self):
+        cfg = self.cfg
+        start = time.time()
+        first = self.step
+        bar = tqdm(total=cfg.Steps, initial=self.step, desc="train", disable=not cfg.Progress, dynamic_ncols=True)
+        rec_avg = eq_avg = None
+        while self.step < cfg.Steps:
+            rec, eq = self.train_step()
+            rec_avg = rec if rec_avg is None else 0.98 * rec_avg + 0.02 * rec
+            eq_avg = eq if eq_avg is None else 0.98 * eq_avg + 0.02 * eq
+            bar.update(1)
+            bar.set_postfix(rec=f"{rec_avg:.4f}", eq=f"{eq_avg:.4f}")
+            if cfg.ValidateEvery and self.step % cfg.ValidateEvery == 0:
+                v = validate(self.model, self.val_clips, self.qps[:: max(1, len(self.qps) - 1)],
+                             cfg.ValidationFrames, self.device)
+                self.history.append({"step": self.step, "loss": rec_avg, "val": v,
+                                     "elapsed_s": time.time() - start})
+                self.log(f"step {self.step}: " + "; ".join(
+                    f"QP{qp} gen {r['gen_psnr_y']:.2f} dB / {r['gen_ms_ssim']:.4f} vs base "
+                    f"{r['base_psnr_y']:.2f} dB / {r['base_ms_ssim']:.4f}" for qp, r in v.items()))
+            if cfg.CheckpointEvery and self.step % cfg.CheckpointEvery == 0:
+                self.save_checkpoint()
+        bar.close()
+        self.save_checkpoint()
+        steps = self.step - first
+        return {"steps_this_run": steps, "seconds": time.time() - start,
+                "samples_per_s": steps * cfg.BatchSize / max(1e-9, time.time() - start)}

@@ -1,0 +1,136 @@
+"""Training material that follows the deployed coding structure (brief section 3).
+
+For every training clip the project's own HEVC encoder codes the clip once
+per base-layer QP (44/46/48/50): IRAP key pictures at the key-picture QP
+every ``intra_period`` pictures, low-delay P pictures at the base-layer QP.
+The decoded pictures and the source pictures are cached as 4:2:0 ``.npy``
+files, so the encoding runs once. A training sample is
+
+    key picture   = decoded IRAP picture s of the stream,
+    key keypoints = detected on source picture s (as the encoder does),
+    base layer    = decoded picture t of the same stream (s < t < next IRAP),
+    target        = source picture t,
+
+with the base-layer QP drawn per sample and the QP's loss weight lambda.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import yaml
+from tqdm import tqdm
+
+from CommonLib.base_layer_decoder import BaseLayerDecoder
+from CommonLib.colour import yuv420_to_rgb
+from CommonLib.errors import ConfigError, InputError
+from CommonLib.video_io import VideoReader, YuvPicture
+from EncoderLib.base_layer_encoder import X265BaseLayerEncoder
+
+QP_LOSS_WEIGHT = {50: 1.1, 48: 1.4, 46: 2.0, 44: 2.8}
+
+
+def read_sequence_list(path: str, split: str) -> list[dict]:
+    if not os.path.isfile(path):
+        raise InputError(f"sequence list '{path}' does not exist")
+    with open(path, encoding="utf-8") as f:
+        items = yaml.safe_load(f)
+    if not isinstance(items, list):
+        raise ConfigError(f"sequence list '{path}' must be a YAML list")
+    base = os.path.dirname(os.path.abspath(path))
+    out = []
+    for it in items:
+        if it.get("split") == split:
+            it = dict(it)
+            it["path"] = os.path.join(base, it["file"])
+            out.append(it)
+    if not out:
+        raise ConfigError(f"sequence list '{path}' has no sequence of split '{split}'")
+    return out
+
+
+@dataclass
+class ClipCache:
+    name: str
+    source: np.ndarray             # (N, H*3/2, W) uint8, I420 planes
+    decoded: dict                  # qp -> (N, H*3/2, W) uint8
+    key_positions: np.ndarray      # IRAP indices
+    width: int
+    height: int
+
+    def rgb(self, arr: np.ndarray, i: int) -> np.ndarray:
+        return yuv420_to_rgb(*YuvPicture.from_packed(arr[i], self.width, self.height).planes())
+
+
+def prepare_clip(seq: dict, cache_dir: str, qps, intra_qp: int, intra_period: int, max_frames: int) -> ClipCache:
+    """Encode / decode one clip at every QP (cached)."""
+    tag = hashlib.sha256(f"{seq['path']}|{intra_qp}|{intra_period}|{max_frames}".encode()).hexdigest()[:10]
+    d = os.path.join(cache_dir, f"{seq['name']}_{tag}")
+    os.makedirs(d, exist_ok=True)
+    src_path = os.path.join(d, "source.npy")
+    reader = VideoReader(seq["path"])
+    w, h = reader.info.width, reader.info.height
+    if not os.path.exists(src_path):
+        frames = [p.packed().reshape(-1, w) for p in reader.frames(0, max_frames)]
+        np.save(src_path + ".tmp.npy", np.stack(frames))
+        os.replace(src_path + ".tmp.npy", src_path)
+    source = np.load(src_path, mmap_mode="r")
+    decoded = {}
+    for qp in qps:
+        p = os.path.join(d, f"decoded_qp{qp}.npy")
+        if not os.path.exists(p):
+            enc = X265BaseLayerEncoder(w, h, reader.info.frame_rate, intra_qp, qp, intra_period, picture_hash=0)
+            dec = BaseLayerDecoder("hevc")
+            pics = []
+            for i in range(len(source)):
+                for au in enc.encode(YuvPicture.from_packed(source[i], w, h)):
+                    pics += dec.decode(au)
+            for au in enc.flush():
+                pics += dec.decode(au)
+            pics += dec.flush()
+            if len(pics) != len(source):
+                raise InputError(f"{seq['name']}: decoded {len(pics)} of {len(source)} pictures")
+            np.save(p + ".tmp.npy", np.stack([q.packed().reshape(-1, w) for q in pics]))
+            os.replace(p + ".tmp.npy", p)
+        decoded[qp] = np.load(p, mmap_mode="r")
+    keys = np.arange(0, len(source), intra_period if intra_period > 0 else len(source))
+    return ClipCache(seq["name"], source, decoded, keys, w, h)
+
+
+def prepare_clips(seqs, cache_dir, qps, intra_qp, intra_period, max_frames, progress=True):
+    return [prepare_clip(s, cache_dir, qps, intra_qp, intra_period, max_frames)
+            for s in tqdm(seqs, desc="base layers", disable=not progress)]
+
+
+class PairSampler:
+    """Draws (key, key source, base layer, target, lambda, qp) training samples."""
+
+    def __init__(self, clips: list[ClipCache], qps, seed: int, flip: bool = True):
+        self.clips, self.qps = clips, list(qps)
+        self.rng = np.random.default_rng(seed)
+        self.flip = flip
+        self.weights = np.array([len(c.source) for c in clips], np.float64)
+        self.weights /= self.weights.sum()
+
+    def sample(self):
+        c = self.clips[self.rng.choice(len(self.clips), p=self.weights)]
+        n = len(c.source)
+        while True:
+            t = int(self.rng.integers(1, n))
+            s = int(c.key_positions[np.searchsorted(c.key_positions, t, side="right") - 1])
+            if s != t:
+                break
+        qp = self.qps[int(self.rng.integers(len(self.qps)))]
+        pics = [c.rgb(c.decoded[qp], s), c.rgb(c.source, s), c.rgb(c.decoded[qp], t), c.rgb(c.source, t)]
+        if self.flip and self.rng.random() < 0.5:
+            pics = [p[:, :, ::-1] for p in pics]
+        return [np.ascontiguousarray(p) for p in pics], QP_LOSS_WEIGHT.get(qp, 1.0), qp
+
+    def batch(self, size: int):
+        import torch
+        items = [self.sample() for _ in range(size)]
+        stack = [torch.from_numpy(np.stack([it[0][j] for it in items])).float() / 255.0 for j in range(4)]
+        lam = torch.tensor([it[1] for it in items], dtype=torch.float32)
+        return stack, lam

@@ -1,0 +1,26 @@
+"""Installs the HDAC-HF reference software (apps and libraries from ReferenceSoftware/)."""
+from setuptools import find_packages, setup
+
+setup(
+    name="hdac-hf-reference-software",
+    version="0.1.0",
+    description="HDAC-HF generative face video codec: reference encoder, decoder, trainer and evaluation",
+    python_requires=">=3.10",
+    package_dir={"": "ReferenceSoftware"},
+    packages=find_packages("ReferenceSoftware"),
+    package_data={"CommonLib": ["resources/models/*.safetensors", "resources/models/*.json",
+                                "resources/clips/*.y4m", "resources/*.yaml"]},
+    include_package_data=True,
+    install_requires=[
+        "torch==2.13.0",
+        "numpy>=1.26",
+        "av>=18.1,<19",
+        "bitstring>=4.4,<5",
+        "scipy>=1.11",
+        "pyyaml>=6",
+        "tqdm>=4.66",
+        "safetensors>=0.4",
+        "matplotlib>=3.8",
+    ],
+    extras_require={"test": ["pytest>=8", "pytest-benchmark>=4", "hypothesis>=6"]},
+)

@@ -1,0 +1,362 @@
+import copy
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from CommonLib.bit_io import SyntaxWriter
+from CommonLib.errors import BitstreamError
+from CommonLib.gfv_sei import (
+    GFV_PAYLOAD_TYPE,
+    GfvMatrixType,
+    GfvSei,
+    GfvSyntaxContext,
+    matrix_dims,
+    read_gfv_sei,
+    write_gfv_sei,
+)
+from CommonLib.sei_message import finish_payload
+
+SETTINGS = dict(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+flag = st.integers(0, 1)
+text = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=12)
+
+
+def _signed_list(draw, n, mag):
+    return draw(st.lists(st.integers(-mag, mag), min_size=n, max_size=n))
+
+
+def _draw_kps(draw, m, params=None):
+    """Fill the keypoint part of m; params = inherited (prec, nkm1, z, zmax) or None."""
+    if params is None:
+        m.gfv_coordinate_precision_factor_minus1 = draw(st.integers(0, 31))
+        m.gfv_num_kps_minus1 = draw(st.integers(0, 11))
+        m.gfv_coordinate_z_present_flag = draw(flag)
+        m.gfv_coordinate_z_max_value_minus1 = (draw(st.integers(0, 65535))
+                                               if m.gfv_coordinate_z_present_flag else 0)
+    else:
+        (m.gfv_coordinate_precision_factor_minus1, m.gfv_num_kps_minus1,
+         m.gfv_coordinate_z_present_flag, m.gfv_coordinate_z_max_value_minus1) = params
+    n = m.gfv_num_kps_minus1 + 1
+    mag = draw(st.sampled_from([1, 300, 2 ** 32 - 2]))
+    m.gfv_coordinate_x = _signed_list(draw, n, mag)
+    m.gfv_coordinate_y = _signed_list(draw, n, mag)
+    m.gfv_coordinate_z = _signed_list(draw, n, mag) if m.gfv_coordinate_z_present_flag else []
+
+
+def _draw_matrix(draw, m):
+    m.gfv_matrix_element_precision_factor_minus1 = draw(st.integers(0, 31))
+    ntypes = draw(st.integers(1, 3))
+    m.gfv_num_matrix_types_minus1 = ntypes - 1
+    allowed = list(range(2, 10)) + [63] + ([0, 1] if m.gfv_coordinate_present_flag else [])
+    m.gfv_matrix_types = []
+    for _ in range(ntypes):
+        mt = GfvMatrixType(gfv_matrix_type_idx=draw(st.sampled_from(allowed)))
+        t = mt.gfv_matrix_type_idx
+        if t in (0, 1):
+            mt.gfv_num_matrices_equal_to_num_kps_flag = draw(flag)
+            if not mt.gfv_num_matrices_equal_to_num_kps_flag:
+                mt.gfv_num_matrices_info = draw(st.integers(0, 14))
+        elif t in (2, 3) or t >= 7:
+            if t >= 7:
+                mt.gfv_num_matrices_minus1 = draw(st.integers(0, 2))
+            mt.gfv_matrix_width_minus1 = draw(st.integers(0, 2))
+            mt.gfv_matrix_height_minus1 = draw(st.integers(0, 2))
+        else:
+            if m.gfv_coordinate_present_flag:
+                mt.gfv_matrix_3d_space_flag = m.gfv_coordinate_z_present_flag
+            else:
+                mt.gfv_matrix_3d_space_flag = draw(flag)
+        m.gfv_matrix_types.append(mt)
+    _draw_matrix_elements(draw, m, matrix_dims(m), pred=False)
+
+
+def _draw_matrix_elements(draw, m, dims, pred):
+    prec = m.gfv_matrix_element_precision_factor_minus1 + 1
+    m.gfv_matrix_elements = []
+    for d in dims:
+        els = []
+        for _ in range(d.count):
+            i = draw(st.integers(0, 70))
+            dec = draw(st.integers(0, 300 if pred else (1 << prec) - 1))
+            s = draw(flag) if (i or dec) else 0
+            els.append((i, dec, s))
+        m.gfv_matrix_elements.append(els)
+
+
+@st.composite
+def base_messages(draw):
+    m = GfvSei(gfv_id=draw(st.integers(0, 5)), gfv_cnt=0, gfv_base_picture_flag=1)
+    m.gfv_nn_present_flag = draw(flag)
+    if m.gfv_nn_present_flag:
+        m.gfv_nn_mode_idc = draw(flag)
+        if m.gfv_nn_mode_idc == 1:
+            m.gfv_uri_tag = draw(text)
+            m.gfv_uri = draw(text)
+        else:
+            m.gfv_nn_payload_byte = draw(st.binary(max_size=40))
+    m.gfv_chroma_key_info_present_flag = draw(flag)
+    if m.gfv_chroma_key_info_present_flag:
+        for k in range(3):
+            m.gfv_chroma_key_value_present_flag[k] = draw(flag)
+            if m.gfv_chroma_key_value_present_flag[k]:
+                m.gfv_chroma_key_value[k] = draw(st.integers(0, 255))
+        for k in range(2):
+            m.gfv_chroma_key_thr_present_flag[k] = draw(flag)
+            if m.gfv_chroma_key_thr_present_flag[k]:
+                m.gfv_chroma_key_thr_value[k] = draw(st.integers(0, 5000))
+    m.gfv_low_confidence_face_parameter_flag = draw(flag)
+    m.gfv_coordinate_present_flag = draw(flag)
+    m.gfv_matrix_present_flag = 1 if not m.gfv_coordinate_present_flag else draw(flag)
+    if m.gfv_coordinate_present_flag:
+        m.gfv_kps_pred_flag = draw(flag)
+        _draw_kps(draw, m)
+    if m.gfv_matrix_present_flag:
+        _draw_matrix(draw, m)
+    return m
+
+
+def nonbase_message(draw, ctx, gfv_id):
+    m = GfvSei(gfv_id=gfv_id, gfv_cnt=draw(st.integers(0, 3000)), gfv_base_picture_flag=0)
+    m.gfv_fusion_pic_flag = draw(flag)
+    m.gfv_low_confidence_face_parameter_flag = draw(flag)
+    m.gfv_coordinate_present_flag = draw(flag)
+    m.gfv_matrix_present_flag = 1 if not m.gfv_coordinate_present_flag else draw(flag)
+    if m.gfv_coordinate_present_flag:
+        bp = ctx.base_kps.get(gfv_id)
+        m.gfv_kps_pred_flag = draw(flag) if bp is not None else 0
+        if m.gfv_kps_pred_flag:
+            _draw_kps(draw, m, (bp.precision_factor_minus1, bp.num_kps_minus1, bp.z_present_flag,
+                                bp.z_max_value_minus1))
+        else:
+            _draw_kps(draw, m)
+    if m.gfv_matrix_present_flag:
+        bm = ctx.base_matrix.get(gfv_id)
+        m.gfv_matrix_pred_flag = draw(flag) if bm is not None else 0
+        if m.gfv_matrix_pred_flag:
+            m.gfv_matrix_element_precision_factor_minus1 = bm.precision_factor_minus1
+            m.gfv_num_matrix_types_minus1 = len(bm.dims) - 1
+            _draw_matrix_elements(draw, m, bm.dims, pred=True)
+        else:
+            _draw_matrix(draw, m)
+    return m
+
+
+def _round_trip(m, wctx, rctx):
+    wt, rt = [], []
+    data = write_gfv_sei(m, wctx, trace=wt)
+    got = read_gfv_sei(data, rctx, trace=rt)
+    assert got == m
+    assert wt == rt
+    return data
+
+
+@settings(**SETTINGS)
+@given(base_messages(), st.data())
+def test_round_trip_base_then_nonbase(base, data):
+    wctx, rctx = GfvSyntaxContext(), GfvSyntaxContext()
+    _round_trip(base, wctx, rctx)
+    assert wctx.base_kps == rctx.base_kps and wctx.base_matrix == rctx.base_matrix
+    for _ in range(2):
+        m = nonbase_message(data.draw, wctx, base.gfv_id)
+        _round_trip(m, wctx, rctx)
+
+
+@settings(**dict(SETTINGS, max_examples=80))
+@given(base_messages(), st.data())
+def test_truncations_and_corruptions_only_bitstream_errors(base, data):
+    wctx = GfvSyntaxContext()
+    payloads = [write_gfv_sei(base, wctx)]
+    payloads.append(write_gfv_sei(nonbase_message(data.draw, wctx, base.gfv_id), wctx))
+    for p in payloads:
+        rctx = GfvSyntaxContext()
+        read_gfv_sei(payloads[0], rctx)
+        cuts = {0, 1, len(p) - 1} | set(data.draw(st.lists(st.integers(0, len(p) - 1), max_size=6)))
+        for n in sorted(cuts):
+            try:
+                read_gfv_sei(p[:n], rctx.copy())
+            except BitstreamError:
+                pass
+        pos = data.draw(st.integers(0, 8 * len(p) - 1))
+        flipped = bytearray(p)
+        flipped[pos // 8] ^= 0x80 >> (pos % 8)
+        try:
+            read_gfv_sei(bytes(flipped), rctx.copy())
+        except BitstreamError:
+            pass
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=48), st.booleans())
+def test_random_bytes_only_bitstream_errors(payload, with_base):
+    ctx = GfvSyntaxContext()
+    if with_base:
+        b = GfvSei(gfv_id=0, gfv_base_picture_flag=1, gfv_coordinate_present_flag=1,
+                   gfv_num_kps_minus1=2, gfv_coordinate_x=[1, 2, 3], gfv_coordinate_y=[0, 0, -1],
+                   gfv_matrix_present_flag=1, gfv_num_matrix_types_minus1=0,
+                   gfv_matrix_types=[GfvMatrixType(gfv_matrix_type_idx=2)],
+                   gfv_matrix_elements=[[(0, 1, 1)]])
+        write_gfv_sei(b, ctx)
+    try:
+        m = read_gfv_sei(payload, ctx)
+        assert isinstance(m, GfvSei)
+    except BitstreamError:
+        pass
+
+
+def _simple_base():
+    return GfvSei(gfv_id=0, gfv_cnt=0, gfv_base_picture_flag=1, gfv_coordinate_present_flag=1,
+                  gfv_coordinate_precision_factor_minus1=0, gfv_num_kps_minus1=0,
+                  gfv_coordinate_x=[1], gfv_coordinate_y=[-1])
+
+
+def test_known_bits():
+    # gfv_id 1 | gfv_cnt 1 | base 1 | nn 0 | chroma 0 | low 0 | coord 1 | pred 0 | prec 1 | nkps 1 |
+    # z 0 | x_abs 010 | x_sign 0 | y_abs 010 | y_sign 1 | matrix 0 | padding 1000
+    assert write_gfv_sei(_simple_base(), GfvSyntaxContext()) == bytes([0b11100010, 0b11001000, 0b10101000])
+
+
+def test_element_order_matches_jvet_reference():
+    m = GfvSei(gfv_id=3, gfv_cnt=0, gfv_base_picture_flag=1, gfv_nn_present_flag=1, gfv_nn_mode_idc=1,
+               gfv_uri_tag="tag", gfv_uri="uri", gfv_chroma_key_info_present_flag=1,
+               gfv_chroma_key_value_present_flag=[1, 0, 0], gfv_chroma_key_value=[7, 0, 0],
+               gfv_chroma_key_thr_present_flag=[0, 1], gfv_chroma_key_thr_value=[0, 9],
+               gfv_coordinate_present_flag=1, gfv_kps_pred_flag=1, gfv_num_kps_minus1=0,
+               gfv_coordinate_z_present_flag=1, gfv_coordinate_z_max_value_minus1=4,
+               gfv_coordinate_x=[0], gfv_coordinate_y=[2], gfv_coordinate_z=[-3],
+               gfv_matrix_present_flag=1, gfv_num_matrix_types_minus1=0,
+               gfv_matrix_types=[GfvMatrixType(gfv_matrix_type_idx=5, gfv_matrix_3d_space_flag=1)],
+               gfv_matrix_elements=[[(1, 0, 1), (0, 0, 0), (0, 1, 0)]])
+    tr = []
+    write_gfv_sei(m, GfvSyntaxContext(), trace=tr)
+    names = [line[:56].strip() for line in tr]
+    i_mode = names.index("gfv_nn_mode_idc")
+    n_align = names.count("gfv_nn_alignment_zero_bit_a")
+    assert names[i_mode + 1:i_mode + 1 + n_align] == ["gfv_nn_alignment_zero_bit_a"] * n_align
+    assert names[i_mode + 1 + n_align] == "gfv_uri_tag"
+    i_pad = names.index("payload_bit_equal_to_one")
+    assert set(names[i_pad + 1:]) <= {"payload_bit_equal_to_zero"}
+    core = [n for n in names[:i_pad] if n != "gfv_nn_alignment_zero_bit_a"]
+    assert core == [
+        "gfv_id", "gfv_cnt", "gfv_base_picture_flag", "gfv_nn_present_flag", "gfv_nn_mode_idc",
+        "gfv_uri_tag", "gfv_uri",
+        "gfv_chroma_key_info_present_flag",
+        "gfv_chroma_key_value_present_flag[0]", "gfv_chroma_key_value[0]",
+        "gfv_chroma_key_value_present_flag[1]", "gfv_chroma_key_value_present_flag[2]",
+        "gfv_chroma_key_thr_present_flag[0]", "gfv_chroma_key_thr_present_flag[1]",
+        "gfv_chroma_key_thr_value[1]",
+        "gfv_low_confidence_face_parameter_flag", "gfv_coordinate_present_flag", "gfv_kps_pred_flag",
+        "gfv_coordinate_precision_factor_minus1", "gfv_num_kps_minus1", "gfv_coordinate_z_present_flag",
+        "gfv_coordinate_z_max_value_minus1",
+        "gfv_coordinate_dx_abs[0]", "gfv_coordinate_dy_abs[0]", "gfv_coordinate_dy_sign_flag[0]",
+        "gfv_coordinate_dz_abs[0]", "gfv_coordinate_dz_sign_flag[0]",
+        "gfv_matrix_present_flag", "gfv_matrix_element_precision_factor_minus1",
+        "gfv_num_matrix_types_minus1", "gfv_matrix_type_idx[0]",
+        "gfv_matrix_element_int[0][0][0][0]", "gfv_matrix_element_dec[0][0][0][0]",
+        "gfv_matrix_element_sign_flag[0][0][0][0]",
+        "gfv_matrix_element_int[0][0][1][0]", "gfv_matrix_element_dec[0][0][1][0]",
+        "gfv_matrix_element_int[0][0][2][0]", "gfv_matrix_element_dec[0][0][2][0]",
+        "gfv_matrix_element_sign_flag[0][0][2][0]",
+    ]
+    # type 5 with coordinates present: MatrixWidth 1, MatrixHeight = z_present + 2 = 3
+    assert matrix_dims(m)[0].count == 3
+
+
+def test_nonbase_with_kps_pred_inherits_from_base():
+    wctx, rctx = GfvSyntaxContext(), GfvSyntaxContext()
+    base = GfvSei(gfv_id=2, gfv_base_picture_flag=1, gfv_coordinate_present_flag=1,
+                  gfv_coordinate_precision_factor_minus1=9, gfv_num_kps_minus1=1,
+                  gfv_coordinate_x=[5, 6], gfv_coordinate_y=[7, 8])
+    _round_trip(base, wctx, rctx)
+    m = GfvSei(gfv_id=2, gfv_cnt=4, gfv_fusion_pic_flag=1, gfv_coordinate_present_flag=1, gfv_kps_pred_flag=1,
+               gfv_coordinate_precision_factor_minus1=9, gfv_num_kps_minus1=1,
+               gfv_coordinate_x=[-1, 0], gfv_coordinate_y=[0, 2])
+    data = _round_trip(m, wctx, rctx)
+    # gfv_id 2 = 011, gfv_cnt 4 = 00101, fusion 1, low 0, coord 1, pred 1, dx0 = 010 1, dy0 = 1,
+    # dx1 = 1, dy1 = 011 0, matrix 0 -> then padding
+    assert data == bytes([0b01100101, 0b10110101, 0b11011001])
+    # another gfv_id has no base picture
+    m2 = copy.deepcopy(m)
+    m2.gfv_id = 1
+    with pytest.raises(BitstreamError, match="no base picture"):
+        write_gfv_sei(m2, wctx)
+    data2 = bytearray(data)
+    data2[0] = 0b00100010  # gfv_id 1 ... (rest reinterpreted)
+    with pytest.raises(BitstreamError):
+        read_gfv_sei(bytes(data2), rctx)
+
+
+def _payload(elements):
+    w = SyntaxWriter()
+    for kind, name, *rest in elements:
+        getattr(w, kind)(name, *rest)
+    finish_payload(w)
+    return w.getvalue()
+
+
+HEAD = [("ue", "gfv_id", 0), ("ue", "gfv_cnt", 0), ("flag", "gfv_base_picture_flag", 1),
+        ("flag", "gfv_nn_present_flag", 0), ("flag", "gfv_chroma_key_info_present_flag", 0),
+        ("flag", "gfv_low_confidence_face_parameter_flag", 0)]
+
+
+def test_range_errors_are_named():
+    p = _payload(HEAD + [("flag", "c", 1), ("flag", "p", 0), ("ue", "prec", 7), ("ue", "n", 70000)])
+    with pytest.raises(BitstreamError, match="GFV SEI: gfv_num_kps_minus1 = 70000 exceeds 1023"):
+        read_gfv_sei(p, GfvSyntaxContext())
+    p = _payload(HEAD + [("flag", "c", 1), ("flag", "p", 0), ("ue", "prec", 32)])
+    with pytest.raises(BitstreamError, match="gfv_coordinate_precision_factor_minus1 = 32 exceeds 31"):
+        read_gfv_sei(p, GfvSyntaxContext())
+    p = _payload(HEAD[:3] + [("flag", "nn", 1), ("ue", "mode", 2)])
+    with pytest.raises(BitstreamError, match="gfv_nn_mode_idc = 2 exceeds 1"):
+        read_gfv_sei(p, GfvSyntaxContext())
+    p = _payload(HEAD + [("flag", "c", 0), ("flag", "m", 0)])
+    with pytest.raises(BitstreamError, match="both 0"):
+        read_gfv_sei(p, GfvSyntaxContext())
+    p = _payload(HEAD + [("flag", "c", 0), ("flag", "m", 1), ("ue", "prec", 0), ("ue", "nt", 0),
+                         ("u", "type", 6, 0)])
+    with pytest.raises(BitstreamError, match="needs gfv_coordinate_present_flag = 1"):
+        read_gfv_sei(p, GfvSyntaxContext())
+
+
+def test_truncation_names_element():
+    data = write_gfv_sei(GfvSei(gfv_id=0, gfv_base_picture_flag=1, gfv_coordinate_present_flag=1,
+                                gfv_coordinate_precision_factor_minus1=4, gfv_num_kps_minus1=9,
+                                gfv_coordinate_x=[100] * 10, gfv_coordinate_y=[100] * 10),
+                         GfvSyntaxContext())
+    with pytest.raises(BitstreamError, match=r"SEI payload truncated reading gfv_coordinate_[xy]_"):
+        read_gfv_sei(data[:6], GfvSyntaxContext())
+
+
+def test_trailing_garbage_rejected():
+    data = write_gfv_sei(_simple_base(), GfvSyntaxContext())
+    with pytest.raises(BitstreamError, match="unparsed"):
+        read_gfv_sei(data + b"\x11", GfvSyntaxContext())
+
+
+def test_writer_checks_inferred_and_lengths():
+    m = _simple_base()
+    m.gfv_fusion_pic_flag = 1  # not present in a base message
+    with pytest.raises(BitstreamError, match="gfv_fusion_pic_flag"):
+        write_gfv_sei(m, GfvSyntaxContext())
+    m = _simple_base()
+    m.gfv_coordinate_x = [1, 2]
+    with pytest.raises(BitstreamError, match="gfv_coordinate_x has 2 entries"):
+        write_gfv_sei(m, GfvSyntaxContext())
+    m = GfvSei(gfv_cnt=3, gfv_base_picture_flag=1, gfv_coordinate_present_flag=1,
+               gfv_coordinate_x=[0], gfv_coordinate_y=[0])
+    with pytest.raises(BitstreamError, match="gfv_base_picture_flag"):
+        write_gfv_sei(m, GfvSyntaxContext())
+
+
+def test_nn_payload_bytes_to_end_of_payload():
+    m = GfvSei(gfv_base_picture_flag=1, gfv_nn_present_flag=1, gfv_nn_mode_idc=0,
+               gfv_coordinate_present_flag=1, gfv_coordinate_x=[0], gfv_coordinate_y=[0],
+               gfv_nn_payload_byte=b"\x80\x00\x01\x80")
+    ctx = GfvSyntaxContext()
+    data = write_gfv_sei(m, ctx)
+    assert data.endswith(b"\x80\x00\x01\x80")
+    assert read_gfv_sei(data, GfvSyntaxContext()).gfv_nn_payload_byte == b"\x80\x00\x01\x80"
+
+
+def test_payload_type_constant():
+    assert GFV_PAYLOAD_TYPE == 223
