@@ -143,7 +143,7 @@ ELEMENT = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(ELEMENT, max_size=25))
 def test_round_trip_random_elements(elements):
     wt, rt = [], []

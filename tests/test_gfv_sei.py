@@ -16,7 +16,7 @@ from CommonLib.gfv_sei import (
 )
 from CommonLib.sei_message import finish_payload
 
-SETTINGS = dict(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = dict(max_examples=90, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 flag = st.integers(0, 1)
 text = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=12)
@@ -162,7 +162,7 @@ def test_round_trip_base_then_nonbase(base, data):
         _round_trip(m, wctx, rctx)
 
 
-@settings(**dict(SETTINGS, max_examples=80))
+@settings(**dict(SETTINGS, max_examples=60))
 @given(base_messages(), st.data())
 def test_truncations_and_corruptions_only_bitstream_errors(base, data):
     wctx = GfvSyntaxContext()

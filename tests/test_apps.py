@@ -1,0 +1,190 @@
+"""End-to-end tests of EncoderApp and DecoderApp (tiny random model, 6 pictures)."""
+import csv
+import os
+
+import numpy as np
+import pytest
+
+from CommonLib.video_io import VideoReader
+from DecoderApp.__main__ import main as decoder_main
+from EncoderApp.__main__ import main as encoder_main
+
+N = 6
+
+
+@pytest.fixture(scope="module")
+def encoded(tmp_path_factory, tiny_model_file):
+    d = tmp_path_factory.mktemp("enc")
+    paths = {k: str(d / v) for k, v in dict(bin="str.bin", rec="rec.yuv", trace="enc_trace.txt").items()}
+    rc = encoder_main(["--ModelFile", tiny_model_file, "-b", paths["bin"], "-o", paths["rec"], "-f", str(N),
+                       "--IntraPeriod", "4", "--TraceFile", paths["trace"], "--Progress", "0", "--Threads", "1"])
+    assert rc == 0
+    paths["dir"] = str(d)
+    return paths
+
+
+def decode(encoded, tiny_model_file, *extra):
+    d = encoded["dir"]
+    out = os.path.join(d, f"dec{len(os.listdir(d))}.yuv")
+    rc = decoder_main(["-b", encoded["bin"], "-o", out, "--ModelFile", tiny_model_file, "--Threads", "1", *extra])
+    return rc, out
+
+
+def test_any_hevc_decoder_plays_the_base_layer(encoded):
+    import av
+    with av.open(encoded["bin"], format="hevc") as c:
+        frames = list(c.decode(video=0))
+    assert len(frames) == N and frames[0].width == 256
+
+
+def test_decoder_output_equals_encoder_reconstruction(encoded, tiny_model_file, capsys):
+    rc, out = decode(encoded, tiny_model_file)
+    text = capsys.readouterr().out
+    assert rc == 0
+    assert text.count("(OK)]") == N and "ERROR" not in text
+    with open(out, "rb") as a, open(encoded["rec"], "rb") as b:
+        assert a.read() == b.read()
+    assert VideoReader(out, 256, 256).info.num_frames == N
+
+
+def test_decoder_trace_equals_encoder_trace(encoded, tiny_model_file, tmp_path):
+    t = str(tmp_path / "dec_trace.txt")
+    rc, _ = decode(encoded, tiny_model_file, "--TraceFile", t)
+    assert rc == 0
+    enc, dec = open(encoded["trace"]).read(), open(t).read()
+    assert enc == dec
+    assert "gfv_base_picture_flag                                   u(1)   : 1" in dec
+    assert dec.count("payloadType 223") == N
+
+
+def test_opl_file_and_base_layer_output(encoded, tiny_model_file, tmp_path):
+    opl, bl = str(tmp_path / "opl.csv"), str(tmp_path / "bl.y4m")
+    rc, _ = decode(encoded, tiny_model_file, "--OplFile", opl, "--OutputBaseLayer", bl)
+    assert rc == 0
+    rows = list(csv.DictReader(open(opl)))
+    assert [r["type"] for r in rows] == ["key", "generated", "generated", "generated", "key", "generated"]
+    assert all(r["md5_check"] == "OK" for r in rows)
+    assert VideoReader(bl).info.num_frames == N
+
+
+def _one_line_error(capsys, pattern):
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = [l for l in err.splitlines() if "error" in l]
+    assert lines and pattern in lines[0], err
+    return err
+
+
+def test_corrupt_generated_md5_is_reported(encoded, tiny_model_file, tmp_path, capsys):
+    from CommonLib.picture_hash_sei import GENERATED_PICTURE_MD5_UUID
+    data = bytearray(open(encoded["bin"], "rb").read())
+    pos = data.find(GENERATED_PICTURE_MD5_UUID.bytes, data.find(GENERATED_PICTURE_MD5_UUID.bytes) + 1)
+    data[pos + 20] ^= 0x10  # inside the MD5 of picture 1
+    bad = tmp_path / "md5.bin"
+    bad.write_bytes(bytes(data))
+    rc = decoder_main(["-b", str(bad), "--ModelFile", tiny_model_file, "--Threads", "1"])
+    assert rc == 1
+    out = capsys.readouterr()
+    assert out.out.count("(***ERROR***)") == 1 and "failed the MD5 check" in out.err
+
+
+def test_truncated_bitstream_decodes_intact_pictures(encoded, tiny_model_file, tmp_path, capsys):
+    data = open(encoded["bin"], "rb").read()
+    bad = tmp_path / "trunc.bin"
+    bad.write_bytes(data[: len(data) - 40])
+    out = str(tmp_path / "trunc.yuv")
+    rc = decoder_main(["-b", str(bad), "-o", out, "--ModelFile", tiny_model_file, "--Threads", "1"])
+    assert rc == 1
+    err = _one_line_error(capsys, "decoding stopped after 5 intact picture(s)")
+    assert "picture 5" in err
+    assert VideoReader(out, 256, 256).info.num_frames == 5
+
+
+def test_corrupt_gfv_sei_is_one_line_error(encoded, tiny_model_file, tmp_path, capsys):
+    data = bytearray(open(encoded["bin"], "rb").read())
+    # the second suffix SEI NAL with a GFV payload: find payloadType 223 (0xDF) after a type-40 header
+    idx = [i for i in range(len(data) - 4) if data[i:i + 4] == b"\x00\x00\x01\x50"]
+    gfv = [i for i in idx if data[i + 5] == 0xDF]   # start code, 2-byte header, payloadType
+    assert len(gfv) == N
+    pos = gfv[2] + 7                                  # first payload bytes of picture 2
+    data[pos:pos + 4] = b"\xff\xff\xff\xff"
+    bad = tmp_path / "gfv.bin"
+    bad.write_bytes(bytes(data))
+    rc = decoder_main(["-b", str(bad), "--ModelFile", tiny_model_file, "--Threads", "1"])
+    assert rc == 1
+    _one_line_error(capsys, "decoding stopped after")
+
+
+def test_stream_without_gfv_sei(tmp_path, example_clip, capsys):
+    from CommonLib.video_io import VideoReader as R
+    from EncoderLib.base_layer_encoder import X265BaseLayerEncoder
+    enc = X265BaseLayerEncoder(256, 256, 25, 30, 40, 0, 0)
+    data = b"".join(b"".join(enc.encode(p)) for p in R(example_clip).frames(0, 2)) + b"".join(enc.flush())
+    p = tmp_path / "plain.bin"
+    p.write_bytes(data)
+    assert decoder_main(["-b", str(p)]) == 1
+    _one_line_error(capsys, "no Generative Face Video SEI")
+
+
+@pytest.mark.parametrize("argv,msg", [
+    (["-b", "/nonexistent/x.bin"], "does not exist"),
+    ([], "no bitstream given"),
+    (["-b", "x.bin", "--Bogus", "1"], "unknown option"),
+])
+def test_decoder_bad_arguments(argv, msg, capsys):
+    assert decoder_main(argv) == 1
+    _one_line_error(capsys, msg)
+
+
+def test_decoder_refuses_other_model(encoded, tmp_path, capsys):
+    import torch
+    from CommonLib.network.config import tiny_config
+    from CommonLib.network.hdac_hf import HdacHfModel
+    from CommonLib.network.model_file import save_model
+    torch.manual_seed(5)
+    other = str(tmp_path / "other.safetensors")
+    save_model(HdacHfModel(tiny_config()), other, "other")
+    assert decoder_main(["-b", encoded["bin"], "--ModelFile", other]) == 1
+    _one_line_error(capsys, "requires model sha256")
+
+
+@pytest.mark.parametrize("argv,msg", [
+    (["-i", "/nonexistent.yuv", "-wdt", "256", "-hgt", "256"], "does not exist"),
+    (["--BaseLayerQP", "60"], "outside 0..51"),
+    (["--NoFusionPictures", "3-1"], "bad range"),
+    (["--KeypointPrecision", "0"], "outside 1..32"),
+    (["--Unknown", "1"], "unknown option"),
+])
+def test_encoder_bad_arguments(argv, msg, tiny_model_file, tmp_path, capsys):
+    rc = encoder_main(["--ModelFile", tiny_model_file, "-b", str(tmp_path / "s.bin"), "--Progress", "0", *argv])
+    assert rc == 1
+    _one_line_error(capsys, msg)
+    assert not (tmp_path / "s.bin").exists()
+
+
+def test_encoder_wrong_raw_file_size(tmp_path, tiny_model_file, capsys):
+    raw = tmp_path / "in.yuv"
+    raw.write_bytes(b"\x80" * (256 * 256 * 3 // 2 + 7))
+    rc = encoder_main(["--ModelFile", tiny_model_file, "-i", str(raw), "-wdt", "256", "-hgt", "256",
+                       "-b", str(tmp_path / "s.bin"), "--Progress", "0"])
+    assert rc == 1
+    _one_line_error(capsys, "not a whole number")
+
+
+def test_encoder_cfg_files_and_features(tmp_path, tiny_model_file, capsys):
+    """Animation-only pictures, absolute keypoints, another precision, unknown SEI: still decodes exactly."""
+    cfg = tmp_path / "e.yaml"
+    cfg.write_text(f"ModelFile: {tiny_model_file}\nFramesToBeEncoded: 4\nProgress: 0\nThreads: 1\n"
+                   "KeypointPrediction: 0\nKeypointPrecision: 5\n")
+    more = tmp_path / "more.yaml"
+    more.write_text("NoFusionPictures: '2'\nSEIUnknownPayload: 1\nSEIDecodedPictureHash: 0\n")
+    bs, rec, dec = (str(tmp_path / n) for n in ("s.bin", "rec.rgb", "dec.rgb"))
+    assert encoder_main(["-c", str(cfg), "-c", str(more), "-b", bs, "-o", rec, "--BaseLayerQP", "44"]) == 0
+    out = capsys.readouterr().out
+    assert "BaseLayerQP 44" in out and "P anim" in out and out.count("P fused") == 2
+    t = str(tmp_path / "t.txt")
+    assert decoder_main(["-b", bs, "-o", dec, "--ModelFile", tiny_model_file, "--Threads", "1", "--TraceFile", t]) == 0
+    assert open(rec, "rb").read() == open(dec, "rb").read()
+    trace = open(t).read()
+    assert "(payloadType 222 skipped)" in trace and "gfv_coordinate_x_abs[0]" in trace
+    assert "gfv_coordinate_precision_factor_minus1                  ue(v)  : 4" in trace
