@@ -16,7 +16,7 @@ from CommonLib.gfv_sei import (
 )
 from CommonLib.sei_message import finish_payload
 
-SETTINGS = dict(max_examples=90, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = dict(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 flag = st.integers(0, 1)
 text = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=12)
@@ -73,15 +73,9 @@ def _draw_matrix(draw, m):
 
 def _draw_matrix_elements(draw, m, dims, pred):
     prec = m.gfv_matrix_element_precision_factor_minus1 + 1
-    m.gfv_matrix_elements = []
-    for d in dims:
-        els = []
-        for _ in range(d.count):
-            i = draw(st.integers(0, 70))
-            dec = draw(st.integers(0, 300 if pred else (1 << prec) - 1))
-            s = draw(flag) if (i or dec) else 0
-            els.append((i, dec, s))
-        m.gfv_matrix_elements.append(els)
+    el = st.tuples(st.integers(0, 70), st.integers(0, 300 if pred else (1 << prec) - 1), flag).map(
+        lambda t: (t[0], t[1], t[2] if (t[0] or t[1]) else 0))
+    m.gfv_matrix_elements = [draw(st.lists(el, min_size=d.count, max_size=d.count)) for d in dims]
 
 
 @st.composite
@@ -162,7 +156,7 @@ def test_round_trip_base_then_nonbase(base, data):
         _round_trip(m, wctx, rctx)
 
 
-@settings(**dict(SETTINGS, max_examples=60))
+@settings(**dict(SETTINGS, max_examples=50))
 @given(base_messages(), st.data())
 def test_truncations_and_corruptions_only_bitstream_errors(base, data):
     wctx = GfvSyntaxContext()

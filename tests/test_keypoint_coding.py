@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from CommonLib.errors import BitstreamError, InputError
-from CommonLib.gfv_sei import GfvSei, write_gfv_sei
+from CommonLib.gfv_sei import GfvSei
 from CommonLib.keypoint_coding import GfvDecodingState, dequantise, quantise_keypoints
 
 P_VALUES = st.integers(1, 32)

@@ -42,6 +42,7 @@ bits (they could only code values >= 2**32 - 1).
 
 from __future__ import annotations
 
+import operator
 from typing import Any, Optional
 
 from bitstring import Bits, BitStream
@@ -54,6 +55,7 @@ __all__ = [
     "UE_MAX",
     "SE_MAX",
     "format_trace_line",
+    "as_int",
 ]
 
 #: Largest value codable in ue(v) (2**32 - 2).
@@ -88,20 +90,18 @@ class _Traced:
             tgt.write(line + "\n")
 
 
-def _as_int(name: str, value: Any) -> int:
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, int):
-        return value
-    # numpy integers and the like
+def as_int(name: str, value: Any) -> int:
+    """``value`` as a Python int (bool, int, numpy integer); anything else
+    (float, str, None, ...) raises :class:`BitstreamError` naming ``name``."""
+    if getattr(getattr(value, "dtype", None), "kind", None) == "b":  # numpy bool scalar
+        return int(bool(value))
     try:
-        import numbers
+        return operator.index(value)
+    except TypeError:
+        raise BitstreamError(f"cannot write {name}: value {value!r} is not an integer") from None
 
-        if isinstance(value, numbers.Integral):
-            return int(value)
-    except Exception:  # pragma: no cover - defensive
-        pass
-    raise BitstreamError(f"cannot write {name}: value {value!r} is not an integer")
+
+_as_int = as_int
 
 
 class SyntaxWriter(_Traced):

@@ -36,7 +36,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
-from CommonLib.bit_io import SyntaxReader, SyntaxWriter
+from CommonLib.bit_io import SyntaxReader, SyntaxWriter, as_int
 from CommonLib.errors import BitstreamError
 from CommonLib.sei_message import check_payload_end, finish_payload
 
@@ -242,7 +242,7 @@ def _abs_sign(c: Any, abs_name: str, sign_name: str, value: Optional[int]) -> in
         if a == 0:
             return 0
         return -a if c.flag(sign_name) else a
-    v = int(value)
+    v = as_int(abs_name, value)
     c.ue(abs_name, abs(v))
     if v:
         c.flag(sign_name, int(v < 0))

@@ -22,7 +22,7 @@ Reconstruction: keypoint value = q / 2^P (:func:`dequantise`, exact).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Dict, Optional, Tuple
 
 import numpy as np

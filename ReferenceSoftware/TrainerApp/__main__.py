@@ -34,6 +34,7 @@ OPTIONS = [
     Option("VggWeights", str, "", "local VGG19 state dict (torchvision names) for the perceptual loss; empty = off"),
     Option("Device", str, "cpu", "cpu or cuda", choices=("cpu", "cuda")),
     Option("Threads", int, 0, "torch threads (0 = default)"),
+    flag("ChannelsLast", 1, "channels-last memory format (faster CPU convolutions)"),
     Option("OutputDir", str, "runs/train", "checkpoints and logs"),
     Option("OutputModel", str, "", "final model file (.safetensors); empty = OutputDir/model.safetensors"),
     Option("ModelName", str, "hdac_hf_small", "name stored in the model file"),

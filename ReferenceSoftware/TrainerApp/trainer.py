@@ -59,6 +59,8 @@ class Trainer:
         self.device = torch.device(cfg.Device)
         torch.manual_seed(cfg.Seed)
         self.model = HdacHfModel(net_cfg).to(self.device).train()
+        self.memory_format = torch.channels_last if cfg.ChannelsLast else torch.contiguous_format
+        self.model = self.model.to(memory_format=self.memory_format)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.LearningRate, betas=(0.5, 0.999))
         self.sampler = PairSampler(train_clips, qps, cfg.Seed)
         self.val_clips, self.qps = val_clips, qps
@@ -84,6 +86,7 @@ class Trainer:
             return False
         model, _ = load_model(self.ckpt_model)
         self.model.load_state_dict(model.state_dict())
+        self.model = self.model.to(memory_format=self.memory_format)
         st = torch.load(self.ckpt_state, map_location=self.device, weights_only=True)
         self.opt.load_state_dict(st["optimizer"])
         torch.set_rng_state(st["torch_rng"])
@@ -98,7 +101,9 @@ class Trainer:
     def train_step(self):
         cfg = self.cfg
         (key, key_src, base, target), lam = self.sampler.batch(cfg.BatchSize)
-        key, key_src, base, target, lam = (t.to(self.device) for t in (key, key_src, base, target, lam))
+        key, key_src, base, target = (t.to(self.device).contiguous(memory_format=self.memory_format)
+                                      for t in (key, key_src, base, target))
+        lam = lam.to(self.device)
         b = key.shape[0]
         use_base = (torch.rand(b, device=self.device) >= cfg.BaseDropout).float()
         kp_det = self.model.kp_detector

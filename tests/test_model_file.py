@@ -1,0 +1,62 @@
+import json
+
+import pytest
+import torch
+
+from CommonLib.errors import ModelError
+from CommonLib.network.config import tiny_config
+from CommonLib.network.hdac_hf import HdacHfModel
+from CommonLib.network.model_file import load_model, read_metadata, save_model, sha256_file
+
+
+def test_save_load_round_trip_and_sha256(tmp_path):
+    torch.manual_seed(3)
+    m = HdacHfModel(tiny_config("highpass8")).eval()
+    p = str(tmp_path / "m.safetensors")
+    digest = save_model(m, p, "unit", extra={"note": {"steps": 3}})
+    assert digest == sha256_file(p) and len(digest) == 64
+    m2, meta = load_model(p, digest)
+    assert meta["sha256"] == digest and meta["model_name"] == "unit"
+    assert json.loads(meta["note"]) == {"steps": 3}
+    assert m2.cfg == m.cfg
+    for (k, a), (_, b) in zip(m.state_dict().items(), m2.state_dict().items()):
+        assert torch.equal(a, b), k
+
+
+def test_tampered_file_is_refused(tmp_path):
+    p = tmp_path / "m.safetensors"
+    digest = save_model(HdacHfModel(tiny_config()), str(p), "unit")
+    data = bytearray(p.read_bytes())
+    data[-5] ^= 1
+    p.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="tampered"):
+        load_model(str(p), digest)
+
+
+def test_bad_model_files(tmp_path):
+    with pytest.raises(ModelError, match="does not exist"):
+        load_model(str(tmp_path / "none.safetensors"))
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json}")
+    with pytest.raises(ModelError, match="not a valid safetensors"):
+        load_model(str(junk))
+    from safetensors.torch import save_file
+    other = tmp_path / "other.safetensors"
+    save_file({"x": torch.zeros(2)}, str(other), metadata={"format": "something"})
+    with pytest.raises(ModelError, match="not an HDAC-HF model"):
+        load_model(str(other))
+
+
+def test_shipped_models_verify(tmp_path):
+    from CommonLib.model_registry import MODEL_DIR
+    import glob, os
+    index = os.path.join(MODEL_DIR, "models.json")
+    assert os.path.exists(index), "the shipped model index is missing"
+    entries = json.load(open(index))
+    assert {"hdac_hf_small", "hdac_plus_small"} <= set(entries)
+    for name, e in entries.items():
+        path = os.path.join(MODEL_DIR, e["file"])
+        model, meta = load_model(path, e["sha256"])
+        assert meta["model_name"] == name
+        assert os.path.getsize(path) < 16 * 1024 * 1024
+        assert model.cfg.generator.hf_filter == e["hf_filter"]

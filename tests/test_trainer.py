@@ -1,0 +1,53 @@
+"""TrainerApp: a few steps of the tiny configuration on two short training clips."""
+import json
+import os
+
+import pytest
+import yaml
+
+from conftest import SHARED
+from CommonLib.network.model_file import load_model
+from TrainerApp.__main__ import main as trainer_main
+
+pytestmark = pytest.mark.skipif(not os.path.isdir(os.path.join(SHARED, "sequences")),
+                                reason="needs ../shared/sequences (present in CI)")
+
+
+@pytest.fixture(scope="module")
+def seq_list(tmp_path_factory):
+    src = yaml.safe_load(open(os.path.join(SHARED, "sequences", "sequences.yaml")))
+    keep = [dict(s, file=os.path.join(SHARED, "sequences", s["file"])) for s in src
+            if s["name"] in ("train_lp_d0", "train_vx_tys", "train_hdtf_radio10", "ctc01_lp_d6")]
+    p = tmp_path_factory.mktemp("list") / "list.yaml"
+    p.write_text(yaml.safe_dump(keep))
+    return str(p)
+
+
+def _args(seq_list, tmp, *extra):
+    return ["--SequenceList", seq_list, "--NetworkConfig", "tiny", "--MaxFramesPerClip", "8",
+            "--TrainIntraPeriod", "4", "--BaseLayerQPs", "44,50", "--BatchSize", "2", "--ValidationSequences",
+            "train_hdtf_radio10", "--ValidationFrames", "2", "--ValidateEvery", "2", "--CheckpointEvery", "2",
+            "--CacheDir", str(tmp / "cache"), "--OutputDir", str(tmp / "run"), "--Progress", "0",
+            "--Threads", "1", *extra]
+
+
+def test_training_loop_checkpoints_and_resume(seq_list, tmp_path, capsys):
+    assert trainer_main(_args(seq_list, tmp_path, "--Steps", "2")) == 0
+    log = json.load(open(tmp_path / "run" / "training_log.json"))
+    assert log["history"][0]["step"] == 2 and 44 in map(int, log["history"][0]["val"])
+    model, meta = load_model(str(tmp_path / "run" / "model.safetensors"), log["sha256"])
+    assert json.loads(meta["training_steps"]) == 2
+    assert json.loads(meta["training_recipe"])["NetworkConfig"] == "tiny"
+    # the test split is never used for training
+    out = capsys.readouterr().out
+    assert "2 training clips" in out
+    assert trainer_main(_args(seq_list, tmp_path, "--Steps", "4", "--Resume", "1")) == 0
+    assert "resumed from step 2" in capsys.readouterr().out
+    assert json.load(open(tmp_path / "run" / "checkpoint.json"))["step"] == 4
+
+
+def test_trainer_bad_options(seq_list, tmp_path, capsys):
+    assert trainer_main(_args(seq_list, tmp_path, "--ValidationSequences", "ctc01_lp_d6")) == 1
+    assert "not training clips" in capsys.readouterr().err
+    assert trainer_main(_args(seq_list, tmp_path, "--BaseLayerQPs", "44,x")) == 1
+    assert "BaseLayerQPs" in capsys.readouterr().err
