@@ -1,0 +1,41 @@
+"""Shipped cfg files parse against their app's options; every option is documented."""
+import glob
+import os
+
+import pytest
+
+from CommonLib.app_config import parse_args
+from DecoderApp.__main__ import OPTIONS as DEC
+from EncoderApp.__main__ import OPTIONS as ENC
+from TrainerApp.__main__ import OPTIONS as TRAIN
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(ROOT, "cfg", "encoder*.yaml"))
+                                        + glob.glob(os.path.join(ROOT, "cfg", "per-sequence", "*.yaml"))))
+def test_encoder_cfg_files_parse(path):
+    cfg = parse_args(ENC, ["-c", os.path.join(ROOT, "cfg", "encoder.yaml"), "-c", path], "EncoderApp")
+    assert cfg.BaseLayerQP == 50 and cfg.IntraQP == 27
+
+
+@pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(ROOT, "cfg", "train*.yaml"))))
+def test_trainer_cfg_files_parse(path):
+    cfg = parse_args(TRAIN, ["-c", os.path.join(ROOT, "cfg", "train.yaml"), "-c", path], "TrainerApp")
+    assert cfg.BaseLayerQPs == "44,46,48,50"
+
+
+def test_per_sequence_cfgs_cover_the_test_split():
+    import yaml
+    names = {os.path.basename(p)[:-5] for p in glob.glob(os.path.join(ROOT, "cfg", "per-sequence", "*.yaml"))}
+    shared = os.path.join(os.path.dirname(ROOT), "shared", "sequences", "sequences.yaml")
+    if os.path.exists(shared):
+        assert names == {s["name"] for s in yaml.safe_load(open(shared)) if s["split"] == "test"}
+    assert len(names) == 6
+
+
+@pytest.mark.parametrize("options", [ENC, DEC, TRAIN])
+def test_every_option_is_in_the_software_manual(options):
+    manual = open(os.path.join(ROOT, "doc", "software_manual.md")).read()
+    missing = [o.name for o in options if f"`{o.name}`" not in manual]
+    assert not missing
