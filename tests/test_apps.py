@@ -188,3 +188,37 @@ def test_encoder_cfg_files_and_features(tmp_path, tiny_model_file, capsys):
     trace = open(t).read()
     assert "(payloadType 222 skipped)" in trace and "gfv_coordinate_x_abs[0]" in trace
     assert "gfv_coordinate_precision_factor_minus1                  ue(v)  : 4" in trace
+
+
+def test_external_encoder_errors(tiny_model_file, tmp_path, capsys):
+    base = ["--ModelFile", tiny_model_file, "-b", str(tmp_path / "s.bin"), "-f", "2", "--Progress", "0"]
+    assert encoder_main(base + ["--BaseLayerCodec", "vvc"]) == 1
+    _one_line_error(capsys, "needs an external encoder command")
+    assert encoder_main(base + ["--BaseLayerCodec", "vvc", "--ExternalEncoderCommand", "no-such-vvc-encoder -i {input}"]) == 1
+    _one_line_error(capsys, "'no-such-vvc-encoder' not found")
+    # a command that "succeeds" but writes garbage instead of a VVC stream
+    assert encoder_main(base + ["--BaseLayerCodec", "vvc", "--ExternalEncoderCommand", "cp {input} {output}"]) == 1
+    _one_line_error(capsys, "not a VVC Annex-B stream")
+    assert not (tmp_path / "s.bin").exists()
+
+
+def test_external_hevc_encoder_command(tiny_model_file, tmp_path, example_clip, capsys):
+    """The external-encoder path end to end, with a stand-in 'encoder' that writes an x265 stream."""
+    script = tmp_path / "fake_encoder.py"
+    script.write_text(
+        "import sys\nsys.path.insert(0, %r)\n" % os.path.join(os.path.dirname(os.path.dirname(__file__)), "ReferenceSoftware")
+        + "import numpy as np\nfrom CommonLib.video_io import YuvPicture\n"
+        "from EncoderLib.base_layer_encoder import X265BaseLayerEncoder\n"
+        "inp, out, n, qp = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])\n"
+        "enc = X265BaseLayerEncoder(256, 256, 25, 30, qp, 0, 1)\n"
+        "raw = np.fromfile(inp, np.uint8).reshape(n, -1)\n"
+        "data = b''.join(b''.join(enc.encode(YuvPicture.from_packed(r, 256, 256))) for r in raw)\n"
+        "open(out, 'wb').write(data + b''.join(enc.flush()))\n")
+    import sys
+    cmd = f"{sys.executable} {script} {{input}} {{output}} {{frames}} {{qp}}"
+    bs, rec, dec = (str(tmp_path / n) for n in ("s.bin", "rec.yuv", "dec.yuv"))
+    assert encoder_main(["--ModelFile", tiny_model_file, "-b", bs, "-o", rec, "-f", "3", "--Progress", "0",
+                         "--Threads", "1", "--ExternalEncoderCommand", cmd]) == 0
+    assert decoder_main(["-b", bs, "-o", dec, "--ModelFile", tiny_model_file, "--Threads", "1"]) == 0
+    assert open(rec, "rb").read() == open(dec, "rb").read()
+    assert capsys.readouterr().out.count("(OK)]") == 3

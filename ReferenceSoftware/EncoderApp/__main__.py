@@ -27,6 +27,10 @@ OPTIONS = [
     Option("IntraQP", int, 27, "QP of the IRAP key pictures"),
     Option("BaseLayerQP", int, 50, "QP of the low-delay P base-layer pictures (paper: 44..50)"),
     Option("IntraPeriod", int, 0, "key-picture refresh period in pictures (0 = first picture only)"),
+    Option("BaseLayerCodec", str, "hevc", "hevc or vvc; vvc needs ExternalEncoderCommand (hevc: x265 unless one is given)",
+           choices=("hevc", "vvc")),
+    Option("ExternalEncoderCommand", str, "", "external base-layer encoder command (e.g. vvencapp, VTM or HM), with {input} {output} {width} "
+           "{height} {fps} {frames} {qp} {intra_qp} {intra_period}"),
     Option("X265Preset", str, "medium", "x265 preset"),
     Option("X265Params", str, "", "extra x265 parameters (key=value:key=value)"),
     Option("ModelFile", str, DEFAULT_MODEL, "HDAC-HF model file (.safetensors)"),
@@ -86,8 +90,13 @@ def run(cfg) -> int:
     model_path = resolve_resource(cfg.ModelFile)
     model, meta = load_model(model_path)
     model_name, sha = meta.get("model_name", "model"), meta["sha256"]
-    bl = X265BaseLayerEncoder(info.width, info.height, rate, cfg.IntraQP, cfg.BaseLayerQP, cfg.IntraPeriod,
-                              cfg.SEIDecodedPictureHash, cfg.X265Preset, cfg.X265Params)
+    if not cfg.ExternalEncoderCommand and cfg.BaseLayerCodec == "hevc":
+        bl = X265BaseLayerEncoder(info.width, info.height, rate, cfg.IntraQP, cfg.BaseLayerQP, cfg.IntraPeriod,
+                                  cfg.SEIDecodedPictureHash, cfg.X265Preset, cfg.X265Params)
+    else:
+        from EncoderLib.external_encoder import ExternalBaseLayerEncoder
+        bl = ExternalBaseLayerEncoder(cfg.ExternalEncoderCommand, cfg.BaseLayerCodec, info.width, info.height, rate,
+                                      cfg.BaseLayerQP, cfg.IntraQP, cfg.IntraPeriod)
     settings = EncoderSettings(gfv_id=cfg.GfvId, precision=cfg.KeypointPrecision, kps_pred=bool(cfg.KeypointPrediction),
                                generated_picture_hash=bool(cfg.SEIGeneratedPictureHash),
                                unknown_sei=bool(cfg.SEIUnknownPayload), fusion=bool(cfg.Fusion),
@@ -106,7 +115,7 @@ def run(cfg) -> int:
     ok = False
     try:
         with TraceFile(cfg.TraceFile) as trace, open(tmp, "wb") as bs:
-            enc = HdacHfEncoder(settings, bl, model, model_path, sha, model_name, "hevc", trace)
+            enc = HdacHfEncoder(settings, bl, model, model_path, sha, model_name, cfg.BaseLayerCodec, trace)
             bar = tqdm(total=n_total, desc="encode", unit="pic", disable=not cfg.Progress, file=sys.stderr,
                        leave=False)
 

@@ -40,6 +40,7 @@ class EncodedPicture:
     sei_bits: int
     out: OutputPicture
     md5: list
+    base: object = None          # the decoded base-layer picture (YuvPicture)
 
 
 @dataclass
@@ -86,7 +87,8 @@ class HdacHfEncoder:
         index, kp = self.pending.pop(0)
         (au,) = split_access_units(au_bytes, self.codec)
         is_key = any(nu.is_irap(t, self.codec) for t in au.vcl_types)
-        if is_key != self.bl_enc.is_key_picture(index):
+        expected = self.bl_enc.is_key_picture(index)
+        if expected is not None and is_key != expected:
             raise HdacError(f"picture {index}: x265 made {'an IRAP' if is_key else 'a non-IRAP'} picture "
                             "against the IntraPeriod")
         # x265's own SEI (decoded picture hash) is traced exactly as the decoder will trace it
@@ -120,4 +122,4 @@ class HdacHfEncoder:
         messages = [(pt, payload) for pt, payload, _ in messages]
         sei_nal = nu.annexb(make_sei_nal_unit(self.codec, messages, suffix=True))
         data = au_bytes + sei_nal
-        return data, EncodedPicture(index, is_key, fusion, 8 * len(au_bytes), 8 * len(sei_nal), out, md5)
+        return data, EncodedPicture(index, is_key, fusion, 8 * len(au_bytes), 8 * len(sei_nal), out, md5, pictures[0])

@@ -20,35 +20,15 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
-import yaml
 from tqdm import tqdm
 
 from CommonLib.base_layer_decoder import BaseLayerDecoder
 from CommonLib.colour import yuv420_to_rgb
-from CommonLib.errors import ConfigError, InputError
+from CommonLib.errors import InputError
 from CommonLib.video_io import VideoReader, YuvPicture
 from EncoderLib.base_layer_encoder import X265BaseLayerEncoder
 
 QP_LOSS_WEIGHT = {50: 1.1, 48: 1.4, 46: 2.0, 44: 2.8}
-
-
-def read_sequence_list(path: str, split: str) -> list[dict]:
-    if not os.path.isfile(path):
-        raise InputError(f"sequence list '{path}' does not exist")
-    with open(path, encoding="utf-8") as f:
-        items = yaml.safe_load(f)
-    if not isinstance(items, list):
-        raise ConfigError(f"sequence list '{path}' must be a YAML list")
-    base = os.path.dirname(os.path.abspath(path))
-    out = []
-    for it in items:
-        if it.get("split") == split:
-            it = dict(it)
-            it["path"] = os.path.join(base, it["file"])
-            out.append(it)
-    if not out:
-        raise ConfigError(f"sequence list '{path}' has no sequence of split '{split}'")
-    return out
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""EvalApp: common test conditions, metrics, Bjontegaard deltas and reports."""
