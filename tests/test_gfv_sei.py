@@ -91,14 +91,15 @@ def base_messages(draw):
             m.gfv_nn_payload_byte = draw(st.binary(max_size=40))
     m.gfv_chroma_key_info_present_flag = draw(flag)
     if m.gfv_chroma_key_info_present_flag:
+        m.gfv_chroma_key_purpose_idc = draw(st.integers(0, 1023))
         for k in range(3):
             m.gfv_chroma_key_value_present_flag[k] = draw(flag)
             if m.gfv_chroma_key_value_present_flag[k]:
                 m.gfv_chroma_key_value[k] = draw(st.integers(0, 255))
-        for k in range(2):
-            m.gfv_chroma_key_thr_present_flag[k] = draw(flag)
-            if m.gfv_chroma_key_thr_present_flag[k]:
-                m.gfv_chroma_key_thr_value[k] = draw(st.integers(0, 5000))
+        m.gfv_chroma_key_thr_present_flag = draw(flag)
+        if m.gfv_chroma_key_thr_present_flag:
+            m.gfv_chroma_key_thr_lower = draw(st.integers(0, 254))
+            m.gfv_chroma_key_thr_upper_delta_minus1 = draw(st.integers(0, 254 - m.gfv_chroma_key_thr_lower))
     m.gfv_low_confidence_face_parameter_flag = draw(flag)
     m.gfv_coordinate_present_flag = draw(flag)
     m.gfv_matrix_present_flag = 1 if not m.gfv_coordinate_present_flag else draw(flag)
@@ -111,8 +112,9 @@ def base_messages(draw):
 
 
 def nonbase_message(draw, ctx, gfv_id):
-    m = GfvSei(gfv_id=gfv_id, gfv_cnt=draw(st.integers(0, 3000)), gfv_base_picture_flag=0)
-    m.gfv_fusion_pic_flag = draw(flag)
+    m = GfvSei(gfv_id=gfv_id, gfv_cnt=draw(st.one_of(st.just(0), st.integers(1, 3000))), gfv_base_picture_flag=0)
+    # gfv_fusion_pic_flag is present only with gfv_cnt == 0 (None where not present)
+    m.gfv_fusion_pic_flag = draw(flag) if m.gfv_cnt == 0 else None
     m.gfv_low_confidence_face_parameter_flag = draw(flag)
     m.gfv_coordinate_present_flag = draw(flag)
     m.gfv_matrix_present_flag = 1 if not m.gfv_coordinate_present_flag else draw(flag)
@@ -210,11 +212,13 @@ def test_known_bits():
     assert write_gfv_sei(_simple_base(), GfvSyntaxContext()) == bytes([0b11100010, 0b11001000, 0b10101000])
 
 
-def test_element_order_matches_jvet_reference():
+def test_element_order_matches_vtm_master_table():
     m = GfvSei(gfv_id=3, gfv_cnt=0, gfv_base_picture_flag=1, gfv_nn_present_flag=1, gfv_nn_mode_idc=1,
                gfv_uri_tag="tag", gfv_uri="uri", gfv_chroma_key_info_present_flag=1,
+               gfv_chroma_key_purpose_idc=2,
                gfv_chroma_key_value_present_flag=[1, 0, 0], gfv_chroma_key_value=[7, 0, 0],
-               gfv_chroma_key_thr_present_flag=[0, 1], gfv_chroma_key_thr_value=[0, 9],
+               gfv_chroma_key_thr_present_flag=1, gfv_chroma_key_thr_lower=48,
+               gfv_chroma_key_thr_upper_delta_minus1=26,
                gfv_coordinate_present_flag=1, gfv_kps_pred_flag=1, gfv_num_kps_minus1=0,
                gfv_coordinate_z_present_flag=1, gfv_coordinate_z_max_value_minus1=4,
                gfv_coordinate_x=[0], gfv_coordinate_y=[2], gfv_coordinate_z=[-3],
@@ -234,11 +238,11 @@ def test_element_order_matches_jvet_reference():
     assert core == [
         "gfv_id", "gfv_cnt", "gfv_base_picture_flag", "gfv_nn_present_flag", "gfv_nn_mode_idc",
         "gfv_uri_tag", "gfv_uri",
-        "gfv_chroma_key_info_present_flag",
+        "gfv_chroma_key_info_present_flag", "gfv_chroma_key_purpose_idc",
         "gfv_chroma_key_value_present_flag[0]", "gfv_chroma_key_value[0]",
         "gfv_chroma_key_value_present_flag[1]", "gfv_chroma_key_value_present_flag[2]",
-        "gfv_chroma_key_thr_present_flag[0]", "gfv_chroma_key_thr_present_flag[1]",
-        "gfv_chroma_key_thr_value[1]",
+        "gfv_chroma_key_thr_present_flag", "gfv_chroma_key_thr_lower",
+        "gfv_chroma_key_thr_upper_delta_minus1",
         "gfv_low_confidence_face_parameter_flag", "gfv_coordinate_present_flag", "gfv_kps_pred_flag",
         "gfv_coordinate_precision_factor_minus1", "gfv_num_kps_minus1", "gfv_coordinate_z_present_flag",
         "gfv_coordinate_z_max_value_minus1",
@@ -262,13 +266,13 @@ def test_nonbase_with_kps_pred_inherits_from_base():
                   gfv_coordinate_precision_factor_minus1=9, gfv_num_kps_minus1=1,
                   gfv_coordinate_x=[5, 6], gfv_coordinate_y=[7, 8])
     _round_trip(base, wctx, rctx)
-    m = GfvSei(gfv_id=2, gfv_cnt=4, gfv_fusion_pic_flag=1, gfv_coordinate_present_flag=1, gfv_kps_pred_flag=1,
+    m = GfvSei(gfv_id=2, gfv_cnt=4, gfv_coordinate_present_flag=1, gfv_kps_pred_flag=1,
                gfv_coordinate_precision_factor_minus1=9, gfv_num_kps_minus1=1,
                gfv_coordinate_x=[-1, 0], gfv_coordinate_y=[0, 2])
     data = _round_trip(m, wctx, rctx)
-    # gfv_id 2 = 011, gfv_cnt 4 = 00101, fusion 1, low 0, coord 1, pred 1, dx0 = 010 1, dy0 = 1,
-    # dx1 = 1, dy1 = 011 0, matrix 0 -> then padding
-    assert data == bytes([0b01100101, 0b10110101, 0b11011001])
+    # gfv_id 2 = 011, gfv_cnt 4 = 00101, (no gfv_fusion_pic_flag: gfv_cnt > 0), low 0, coord 1, pred 1,
+    # dx0 = 010 1, dy0 = 1, dx1 = 1, dy1 = 011 0, matrix 0 -> then padding 10
+    assert data == bytes([0b01100101, 0b01101011, 0b10110010])
     # another gfv_id has no base picture
     m2 = copy.deepcopy(m)
     m2.gfv_id = 1
@@ -354,3 +358,144 @@ def test_nn_payload_bytes_to_end_of_payload():
 
 def test_payload_type_constant():
     assert GFV_PAYLOAD_TYPE == 223
+
+
+def test_matrix_types_0_1_sizes_and_prediction_round_trip():
+    # NumKps = 4; type 0 with NumMatrices = NumKps, type 1 with info 3 = NumKps - 1 -> info + 2 = 5
+    # (as the JVET decoder derives it), type 1 with info 1 -> 2, z present -> 3x3 matrices
+    types = [GfvMatrixType(gfv_matrix_type_idx=0, gfv_num_matrices_equal_to_num_kps_flag=1),
+             GfvMatrixType(gfv_matrix_type_idx=1, gfv_num_matrices_info=3),
+             GfvMatrixType(gfv_matrix_type_idx=1, gfv_num_matrices_info=1),
+             GfvMatrixType(gfv_matrix_type_idx=4, gfv_matrix_3d_space_flag=1),
+             GfvMatrixType(gfv_matrix_type_idx=9, gfv_num_matrices_minus1=1,
+                           gfv_matrix_width_minus1=2, gfv_matrix_height_minus1=0)]
+    base = GfvSei(gfv_id=1, gfv_base_picture_flag=1, gfv_coordinate_present_flag=1,
+                  gfv_coordinate_precision_factor_minus1=5, gfv_num_kps_minus1=3,
+                  gfv_coordinate_z_present_flag=1, gfv_coordinate_z_max_value_minus1=2,
+                  gfv_coordinate_x=[1, -2, 3, 0], gfv_coordinate_y=[0, 0, 0, 0], gfv_coordinate_z=[5, 5, -5, 0],
+                  gfv_matrix_present_flag=1, gfv_matrix_element_precision_factor_minus1=3,
+                  gfv_num_matrix_types_minus1=len(types) - 1, gfv_matrix_types=types)
+    dims = matrix_dims(base)
+    assert [(d.num_matrices, d.height, d.width) for d in dims] == [(4, 3, 3), (5, 3, 3), (2, 3, 3),
+                                                                    (1, 3, 3), (2, 1, 3)]
+    base.gfv_matrix_elements = [[(e % 3, e % 16, e % 2 if (e % 3 or e % 16) else 0) for e in range(d.count)]
+                                for d in dims]
+    wctx, rctx = GfvSyntaxContext(), GfvSyntaxContext()
+    _round_trip(base, wctx, rctx)
+    nb = GfvSei(gfv_id=1, gfv_cnt=0, gfv_fusion_pic_flag=1, gfv_coordinate_present_flag=1, gfv_kps_pred_flag=1,
+                gfv_coordinate_precision_factor_minus1=5, gfv_num_kps_minus1=3,
+                gfv_coordinate_z_present_flag=1, gfv_coordinate_z_max_value_minus1=2,
+                gfv_coordinate_x=[0, 1, 0, -1], gfv_coordinate_y=[0, 0, 7, 0], gfv_coordinate_z=[0, 0, 0, 1],
+                gfv_matrix_present_flag=1, gfv_matrix_pred_flag=1,
+                gfv_matrix_element_precision_factor_minus1=3, gfv_num_matrix_types_minus1=len(types) - 1,
+                gfv_matrix_elements=[[(0, e, 1 if e else 0) for e in range(d.count)] for d in dims])
+    tr = []
+    _round_trip(nb, wctx, rctx)
+    write_gfv_sei(nb, wctx, trace=tr)
+    assert any(line.startswith("gfv_matrix_delta_element_dec[4][1][0][2]") and "ue(v)" in line for line in tr)
+    assert not any(line.startswith("gfv_matrix_type_idx") for line in tr)
+
+
+def _nonbase(cnt, fusion, gfv_id=0):
+    return GfvSei(gfv_id=gfv_id, gfv_cnt=cnt, gfv_fusion_pic_flag=fusion, gfv_coordinate_present_flag=1,
+                  gfv_coordinate_x=[1], gfv_coordinate_y=[-1])
+
+
+def test_fusion_pic_flag_only_in_nonbase_message_with_gfv_cnt_0():
+    wctx, rctx = GfvSyntaxContext(), GfvSyntaxContext()
+    base = _simple_base()
+    assert base.gfv_fusion_pic_flag is None
+    tr = []
+    _round_trip(base, wctx, rctx)
+    write_gfv_sei(base, wctx, trace=tr)
+    assert not any(line.startswith("gfv_fusion_pic_flag") for line in tr)
+    for fusion in (0, 1):
+        tr = []
+        data = _round_trip(_nonbase(0, fusion), wctx, rctx)
+        write_gfv_sei(_nonbase(0, fusion), wctx, trace=tr)
+        assert tr[2].startswith("gfv_base_picture_flag") and tr[2].endswith(": 0")
+        assert tr[3].startswith("gfv_fusion_pic_flag") and tr[3].endswith(f": {fusion}")
+        # gfv_id 0 = 1 | gfv_cnt 0 = 1 | base 0 | fusion | low 0 | coord 1 | pred 0 | prec 0 = 1 | nkps 0 = 1 |
+        # z 0 | x 010 0 | y 010 1 | matrix 0 | padding 1000
+        assert data == bytes([0b11000101 | (fusion << 4), 0b10010001, 0b01010000])
+    tr = []
+    data = _round_trip(_nonbase(7, None), wctx, rctx)
+    write_gfv_sei(_nonbase(7, None), wctx, trace=tr)
+    assert not any(line.startswith("gfv_fusion_pic_flag") for line in tr)
+    assert read_gfv_sei(data, rctx).gfv_fusion_pic_flag is None
+    # gfv_id 0 = 1 | gfv_cnt 7 = 0001000 | (no fusion) low 0 | coord 1 | pred 0 | prec 1 | nkps 1 | z 0 | x 010 ...
+    assert data[:2] == bytes([0b10001000, 0b01011001])
+
+
+def test_writer_checks_fusion_pic_flag_presence():
+    ctx = GfvSyntaxContext()
+    write_gfv_sei(_simple_base(), ctx)
+    for cnt, fusion in ((3, 0), (3, 1)):
+        with pytest.raises(BitstreamError, match="gfv_fusion_pic_flag .* not present here .*None"):
+            write_gfv_sei(_nonbase(cnt, fusion), ctx)
+    with pytest.raises(BitstreamError, match="cannot write gfv_fusion_pic_flag"):
+        write_gfv_sei(_nonbase(0, None), ctx)
+    base = _simple_base()
+    base.gfv_fusion_pic_flag = 0
+    with pytest.raises(BitstreamError, match="gfv_fusion_pic_flag = 0 but it is not present here"):
+        write_gfv_sei(base, ctx)
+
+
+def _chroma_base(**kw):
+    m = _simple_base()
+    m.gfv_chroma_key_info_present_flag = 1
+    for k, v in kw.items():
+        setattr(m, k, v)
+    return m
+
+
+def test_chroma_key_info_bits():
+    m = _chroma_base(gfv_chroma_key_purpose_idc=1, gfv_chroma_key_value_present_flag=[0, 1, 0],
+                     gfv_chroma_key_value=[0, 0xA5, 0], gfv_chroma_key_thr_present_flag=1,
+                     gfv_chroma_key_thr_lower=0x30, gfv_chroma_key_thr_upper_delta_minus1=2)
+    tr = []
+    data = write_gfv_sei(m, GfvSyntaxContext(), trace=tr)
+    # gfv_id 1 | gfv_cnt 1 | base 1 | nn 0 | chroma 1 | purpose 010 | vp0 0 | vp1 1 | v1 10100101 | vp2 0 |
+    # thr 1 | lower 00110000 | delta 011 | low 0 | coord 1 | pred 0 | prec 1 | nkps 1 | z 0 | x 010 0 |
+    # y 010 1 | matrix 0 | padding 1
+    bits = ("1" "1" "1" "0" "1" "010" "0" "1" "10100101" "0" "1" "00110000" "011" "0" "1" "0" "1" "1" "0"
+            "0100" "0101" "0" "1")
+    bits += "0" * (-len(bits) % 8)
+    assert data == int(bits, 2).to_bytes(len(bits) // 8, "big")
+    got = read_gfv_sei(data, GfvSyntaxContext())
+    assert got == m
+    assert (got.gfv_chroma_key_thr_lower, got.gfv_chroma_key_thr_upper_delta_minus1) == (48, 2)
+    names = [line[:56].strip() for line in tr]
+    assert names[4:13] == ["gfv_chroma_key_info_present_flag", "gfv_chroma_key_purpose_idc",
+                           "gfv_chroma_key_value_present_flag[0]", "gfv_chroma_key_value_present_flag[1]",
+                           "gfv_chroma_key_value[1]", "gfv_chroma_key_value_present_flag[2]",
+                           "gfv_chroma_key_thr_present_flag", "gfv_chroma_key_thr_lower",
+                           "gfv_chroma_key_thr_upper_delta_minus1"]
+    # thresholds not present: neither lower nor delta is coded
+    m = _chroma_base()
+    tr = []
+    _round_trip(m, GfvSyntaxContext(), GfvSyntaxContext())
+    write_gfv_sei(m, GfvSyntaxContext(), trace=tr)
+    assert not any("thr_lower" in line or "thr_upper" in line for line in tr)
+
+
+def test_chroma_key_range_errors():
+    # upper threshold = lower + delta_minus1 + 1 <= 255
+    write_gfv_sei(_chroma_base(gfv_chroma_key_thr_present_flag=1, gfv_chroma_key_thr_lower=200,
+                               gfv_chroma_key_thr_upper_delta_minus1=54), GfvSyntaxContext())
+    with pytest.raises(BitstreamError, match=r"200 \+ 55 \+ 1 = 256 exceeds 255"):
+        write_gfv_sei(_chroma_base(gfv_chroma_key_thr_present_flag=1, gfv_chroma_key_thr_lower=200,
+                                   gfv_chroma_key_thr_upper_delta_minus1=55), GfvSyntaxContext())
+    with pytest.raises(BitstreamError, match="gfv_chroma_key_purpose_idc = 1024 exceeds 1023"):
+        write_gfv_sei(_chroma_base(gfv_chroma_key_purpose_idc=1024), GfvSyntaxContext())
+    with pytest.raises(BitstreamError, match="gfv_chroma_key_value\\[2\\] = 256"):
+        write_gfv_sei(_chroma_base(gfv_chroma_key_value_present_flag=[0, 0, 1],
+                                   gfv_chroma_key_value=[0, 0, 256]), GfvSyntaxContext())
+    head = HEAD[:4] + [("flag", "gfv_chroma_key_info_present_flag", 1)]
+    p = _payload(head + [("ue", "purpose", 5000)])
+    with pytest.raises(BitstreamError, match="gfv_chroma_key_purpose_idc = 5000 exceeds 1023"):
+        read_gfv_sei(p, GfvSyntaxContext())
+    p = _payload(head + [("ue", "purpose", 0), ("flag", "v0", 0), ("flag", "v1", 0), ("flag", "v2", 0),
+                         ("flag", "thr", 1), ("u", "lower", 8, 255), ("ue", "delta", 0)])
+    with pytest.raises(BitstreamError, match="= 256 exceeds 255"):
+        read_gfv_sei(p, GfvSyntaxContext())

@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from CommonLib.errors import BitstreamError, InputError
-from CommonLib.gfv_sei import GfvSei
+from CommonLib.gfv_sei import GfvSei, GfvSyntaxContext, write_gfv_sei
 from CommonLib.keypoint_coding import GfvDecodingState, dequantise, quantise_keypoints
 
 P_VALUES = st.integers(1, 32)
@@ -89,20 +89,20 @@ def test_prediction_chain_base_run_newbase():
     # intra-message prediction: keypoint i from keypoint i - 1
     assert m.gfv_coordinate_x[0] == k0[0, 0]
     assert m.gfv_coordinate_x[3] == k0[3, 0] - k0[2, 0]
-    assert out.base_picture and out.fusion_flag is None
+    assert out.base_picture and out.fusion_flag is None and m.gfv_fusion_pic_flag is None
     assert np.array_equal(out.keypoints, k0)
 
     k1 = np.clip(k0 + 3, -256, 256)
     m, out = _send(enc, dec, 0, k1, 8, base_picture=False, fusion_flag=1)
-    assert m.gfv_cnt == 0 and m.gfv_kps_pred_flag == 1
+    assert m.gfv_cnt == 0 and m.gfv_kps_pred_flag == 1 and m.gfv_fusion_pic_flag == 1
     assert m.gfv_coordinate_x == (k1[:, 0] - k0[:, 0]).tolist()        # from the base picture
     assert out.fusion_flag == 1 and np.array_equal(out.keypoints, k1)
 
     k2 = np.clip(k1 - 2, -256, 256)
     m, out = _send(enc, dec, 0, k2, 8, base_picture=False, fusion_flag=1)
-    assert m.gfv_cnt == 1
+    assert m.gfv_cnt == 1 and m.gfv_fusion_pic_flag is None             # not present, persists
     assert m.gfv_coordinate_y == (k2[:, 1] - k1[:, 1]).tolist()        # from the previous message
-    assert np.array_equal(out.keypoints, k2)
+    assert out.fusion_flag == 1 and np.array_equal(out.keypoints, k2)
 
     k3 = np.clip(k2 + 1, -256, 256)
     m, out = _send(enc, dec, 0, k3, 8, base_picture=False, fusion_flag=1)
@@ -124,13 +124,47 @@ def test_fusion_flag_persistence_and_new_runs():
     enc, dec = _pair()
     k = _kps(rng)
     _send(enc, dec, 0, k, 8, base_picture=True)
-    cnts, flags = [], []
+    cnts, coded, flags = [], [], []
     for f in [0, 0, 0, 1, 1, 0]:
         m, out = _send(enc, dec, 0, k, 8, base_picture=False, fusion_flag=f)
         cnts.append(m.gfv_cnt)
+        coded.append(m.gfv_fusion_pic_flag)
         flags.append(out.fusion_flag)
+        assert out.sei.gfv_fusion_pic_flag == m.gfv_fusion_pic_flag    # parsed message: None when absent
     assert cnts == [0, 1, 2, 0, 1, 0]
+    # the encoder starts a new run (gfv_cnt = 0) whenever the fusion decision changes, since
+    # gfv_fusion_pic_flag is coded only with gfv_cnt = 0
+    assert coded == [0, None, None, 1, None, 0]
     assert flags == [0, 0, 0, 1, 1, 0]
+    # a base picture ends the run; the next non-base message starts a new one
+    _send(enc, dec, 0, k, 8, base_picture=True)
+    m, out = _send(enc, dec, 0, k, 8, base_picture=False, fusion_flag=0)
+    assert (m.gfv_cnt, m.gfv_fusion_pic_flag, out.fusion_flag) == (0, 0, 0)
+
+
+def _payload_msg(gfv_id, cnt, fusion, base=0):
+    return GfvSei(gfv_id=gfv_id, gfv_cnt=cnt, gfv_base_picture_flag=base, gfv_fusion_pic_flag=fusion,
+                  gfv_coordinate_present_flag=1, gfv_num_kps_minus1=0, gfv_coordinate_precision_factor_minus1=7,
+                  gfv_coordinate_x=[cnt], gfv_coordinate_y=[-cnt])
+
+
+def test_fusion_flag_persists_per_gfv_id_from_payloads():
+    # hand-written bitstream: FusionFlag of a message with gfv_cnt > 0 is the gfv_fusion_pic_flag of the
+    # last non-base message with gfv_cnt = 0 of the same gfv_id
+    ctx = GfvSyntaxContext()
+    seq = [_payload_msg(0, 0, None, base=1), _payload_msg(1, 0, None, base=1),
+           _payload_msg(0, 0, 1), _payload_msg(1, 0, 0), _payload_msg(0, 1, None), _payload_msg(1, 1, None),
+           _payload_msg(0, 0, 0), _payload_msg(0, 1, None), _payload_msg(1, 2, None),
+           _payload_msg(0, 0, 1), _payload_msg(0, 1, None), _payload_msg(0, 2, None)]
+    payloads = [write_gfv_sei(m, ctx) for m in seq]
+    dec = GfvDecodingState()
+    got = []
+    for p in payloads:
+        out = dec.decode_payload(p)
+        assert out.sei.gfv_fusion_pic_flag == (None if out.base_picture or out.gfv_cnt else out.fusion_flag)
+        got.append((out.gfv_id, out.gfv_cnt, out.fusion_flag))
+    assert got == [(0, 0, None), (1, 0, None), (0, 0, 1), (1, 0, 0), (0, 1, 1), (1, 1, 0),
+                   (0, 0, 0), (0, 1, 0), (1, 2, 0), (0, 0, 1), (0, 1, 1), (0, 2, 1)]
 
 
 def _msg(gfv_id, cnt, fusion, x, y, P=8, pred=1, base=0):
@@ -144,32 +178,36 @@ def test_decoder_state_errors():
     dec = GfvDecodingState()
     with pytest.raises(BitstreamError, match="no base picture"):
         dec.decode_message(_msg(0, 0, 0, [1], [1], pred=0))
-    dec.decode_message(_msg(0, 0, 0, [10, 1], [10, 1], base=1))
+    dec.decode_message(_msg(0, 0, None, [10, 1], [10, 1], base=1))
     with pytest.raises(BitstreamError, match="no run started"):
-        dec.decode_message(_msg(0, 1, 0, [1, 1], [1, 1]))
+        dec.decode_message(_msg(0, 1, None, [1, 1], [1, 1]))
+    with pytest.raises(BitstreamError, match="gfv_cnt = 0 needs 0 or 1"):
+        dec.decode_message(_msg(0, 0, None, [1, 1], [-1, -1]))   # flag missing where it is present
     out = dec.decode_message(_msg(0, 0, 1, [1, 1], [-1, -1]))
-    assert out.keypoints.tolist() == [[11, 9], [12, 10]]
-    with pytest.raises(BitstreamError, match="differs"):
-        dec.decode_message(_msg(0, 1, 0, [0, 0], [0, 0]))       # fusion changed inside a run
+    assert out.keypoints.tolist() == [[11, 9], [12, 10]] and out.fusion_flag == 1
     with pytest.raises(BitstreamError, match="expected 1"):
-        dec.decode_message(_msg(0, 2, 1, [0, 0], [0, 0]))       # lost message
-    # failed messages left the state unchanged
-    out = dec.decode_message(_msg(0, 1, 1, [0, 1], [0, 0]))
-    assert out.keypoints.tolist() == [[11, 9], [13, 10]]
+        dec.decode_message(_msg(0, 2, None, [0, 0], [0, 0]))    # lost message
+    # failed messages left the state unchanged; FusionFlag persists from gfv_cnt = 0
+    out = dec.decode_message(_msg(0, 1, None, [0, 1], [0, 0]))
+    assert out.keypoints.tolist() == [[11, 9], [13, 10]] and out.fusion_flag == 1
     # prediction across precisions is not allowed
-    dec.decode_message(_msg(0, 2, 1, [3, 3], [3, 3], P=9, pred=0))
+    dec.decode_message(_msg(0, 2, None, [3, 3], [3, 3], P=9, pred=0))
     with pytest.raises(BitstreamError, match="precisions"):
-        dec.decode_message(_msg(0, 3, 1, [0, 0], [0, 0], P=8))
+        dec.decode_message(_msg(0, 3, None, [0, 0], [0, 0], P=8))
     # out-of-range reconstruction
     with pytest.raises(BitstreamError, match="outside"):
-        dec.decode_message(_msg(0, 3, 1, [600, 0], [0, 0], P=9, pred=0))
+        dec.decode_message(_msg(0, 3, None, [600, 0], [0, 0], P=9, pred=0))
     # new base picture: the next non-base message must start a run
-    dec.decode_message(_msg(0, 0, 0, [0, 0], [0, 0], base=1))
+    dec.decode_message(_msg(0, 0, None, [0, 0], [0, 0], base=1))
     with pytest.raises(BitstreamError, match="no run started"):
-        dec.decode_message(_msg(0, 3, 1, [0, 0], [0, 0]))
+        dec.decode_message(_msg(0, 3, None, [0, 0], [0, 0]))
     # other gfv_id has its own state
     with pytest.raises(BitstreamError, match="no base picture"):
         dec.decode_message(_msg(1, 0, 0, [0, 0], [0, 0], pred=0))
+    # a new run after the base picture sets FusionFlag again
+    out = dec.decode_message(_msg(0, 0, 0, [0, 0], [0, 0]))
+    assert out.fusion_flag == 0
+    assert dec.decode_message(_msg(0, 1, None, [0, 0], [0, 0])).fusion_flag == 0
 
 
 def test_encoder_switches_off_prediction_when_parameters_change():
@@ -220,9 +258,11 @@ def test_random_sequences_encoder_decoder_agree(data):
         base = i == 0 or data.draw(st.booleans())
         P = data.draw(st.sampled_from([6, 8, 10]))
         k = quantise_keypoints(rng.uniform(-1, 1, (K, 2)), P)
-        payload, m = enc.encode_payload(0, k, P, trace=wt, base_picture=base,
-                                        fusion_flag=data.draw(st.integers(0, 1)),
+        fusion = data.draw(st.integers(0, 1))
+        payload, m = enc.encode_payload(0, k, P, trace=wt, base_picture=base, fusion_flag=fusion,
                                         kps_pred=data.draw(st.booleans()))
         out = dec.decode_payload(payload, trace=rt)
         assert np.array_equal(out.keypoints, k) and out.precision == P
+        assert (m.gfv_fusion_pic_flag is None) == (base or m.gfv_cnt > 0)
+        assert out.fusion_flag == (None if base else fusion)
     assert wt == rt

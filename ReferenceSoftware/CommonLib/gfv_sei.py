@@ -6,13 +6,24 @@ call of a :class:`~CommonLib.bit_io.SyntaxWriter` or
 :class:`~CommonLib.bit_io.SyntaxReader`, so both directions use the same
 element names and produce the same trace.
 
-Element order and descriptors follow the JVET reference implementation of
-JVET-AJ0207 (macro ``JVET_AJ0207_GFV``): ``SEIReader::xParseSEIGenerativeFaceVideo``
-and ``SEIWriter::xWriteSEIGenerativeFaceVideo`` as found in the HM master
-mirror (``source/Lib/TLibDecoder/SEIread.cpp``,
-``source/Lib/TLibEncoder/SEIwrite.cpp``, copyright 2010-2026), see
-``doc/bitstream_syntax.md`` clause 3 for the syntax table, the deviations in
-element *names* and the project's semantics.
+Element order and descriptors follow the GFV SEI syntax as implemented in
+VTM master (the table of the project brief, section 4), see
+``doc/bitstream_syntax.md`` clause 3 for the syntax table, the semantics and
+an informative note on the two differences from HM's ``JVET_AJ0207_GFV`` port
+(``gfv_fusion_pic_flag`` only when ``gfv_cnt == 0``; chroma key information
+with ``gfv_chroma_key_purpose_idc`` and one lower/upper threshold pair).
+
+Elements that are not present
+-----------------------------
+An element that is not present takes its inferred value in the reader, and
+the writer checks that the message holds that value.  ``gfv_fusion_pic_flag``
+is present only in a non-base message with ``gfv_cnt == 0``; in every other
+message (base-picture messages and non-base messages with ``gfv_cnt > 0``)
+``GfvSei.gfv_fusion_pic_flag`` is ``None`` (the reader sets ``None``, the
+writer requires ``None``).  The fusion indication of a non-base message with
+``gfv_cnt > 0`` (the flag of the message with ``gfv_cnt == 0`` that started
+its run) is the derived variable FusionFlag,
+``DecodedGfvPicture.fusion_flag`` of :mod:`CommonLib.keypoint_coding`.
 
 Coded keypoint values
 ---------------------
@@ -47,6 +58,9 @@ __all__ = [
     "MAX_PRECISION_FACTOR_MINUS1",
     "MAX_Z_MAX_VALUE_MINUS1",
     "MAX_MATRIX_SIZE_MINUS1",
+    "MAX_NN_MODE_IDC",
+    "MAX_CHROMA_KEY_PURPOSE_IDC",
+    "MAX_CHROMA_KEY_SAMPLE_VALUE",
     "GfvMatrixType",
     "GfvSei",
     "GfvBaseKpsParams",
@@ -73,6 +87,13 @@ MAX_Z_MAX_VALUE_MINUS1 = (1 << 16) - 1
 MAX_MATRIX_SIZE_MINUS1 = (1 << 10) - 1
 #: gfv_nn_mode_idc: 0 (NN carried in the payload) or 1 (NN identified by URI).
 MAX_NN_MODE_IDC = 1
+#: gfv_chroma_key_purpose_idc: 0..1023 (project constraint; HDAC-HF does not
+#: interpret the value).
+MAX_CHROMA_KEY_PURPOSE_IDC = 1023
+#: gfv_chroma_key_value[c], gfv_chroma_key_thr_lower (u(8)) and the upper
+#: threshold gfv_chroma_key_thr_lower + gfv_chroma_key_thr_upper_delta_minus1 + 1
+#: are at most 255.
+MAX_CHROMA_KEY_SAMPLE_VALUE = 255
 
 
 @dataclass
@@ -90,7 +111,13 @@ class GfvMatrixType:
 
 @dataclass
 class GfvSei:
-    """All syntax elements of one GFV SEI message (names as in the syntax)."""
+    """All syntax elements of one GFV SEI message (names as in the syntax).
+
+    ``gfv_fusion_pic_flag`` is ``None`` in every message where it is not
+    present (base-picture messages and non-base messages with gfv_cnt > 0);
+    a non-base message with gfv_cnt == 0 needs 0 or 1.  For the fusion
+    indication of the whole run see ``DecodedGfvPicture.fusion_flag``
+    (FusionFlag) in :mod:`CommonLib.keypoint_coding`."""
 
     gfv_id: int = 0
     gfv_cnt: int = 0
@@ -101,12 +128,15 @@ class GfvSei:
     gfv_uri_tag: str = ""
     gfv_uri: str = ""
     gfv_chroma_key_info_present_flag: int = 0
+    gfv_chroma_key_purpose_idc: int = 0
     gfv_chroma_key_value_present_flag: List[int] = field(default_factory=lambda: [0, 0, 0])
     gfv_chroma_key_value: List[int] = field(default_factory=lambda: [0, 0, 0])
-    gfv_chroma_key_thr_present_flag: List[int] = field(default_factory=lambda: [0, 0])
-    gfv_chroma_key_thr_value: List[int] = field(default_factory=lambda: [0, 0])
-    # non-base picture only
-    gfv_fusion_pic_flag: int = 0
+    gfv_chroma_key_thr_present_flag: int = 0
+    gfv_chroma_key_thr_lower: int = 0
+    gfv_chroma_key_thr_upper_delta_minus1: int = 0
+    # non-base picture with gfv_cnt == 0 only; None wherever it is not present
+    # (base-picture messages, non-base messages with gfv_cnt > 0)
+    gfv_fusion_pic_flag: Optional[int] = None
     gfv_low_confidence_face_parameter_flag: int = 0
     # keypoints
     gfv_coordinate_present_flag: int = 0
@@ -225,7 +255,10 @@ def _infer(c: Any, m: GfvSei, name: str, value: Any) -> None:
     writer checks that the message agrees."""
     if c.is_reader:
         setattr(m, name, value)
-    elif getattr(m, name) != value:
+    elif value is None:
+        if getattr(m, name) is not None:
+            raise _err(f"{name} = {getattr(m, name)} but it is not present here (the value shall be None)")
+    elif getattr(m, name) is None or getattr(m, name) != value:
         raise _err(f"{name} = {getattr(m, name)} but it is not present here and inferred to be {value}")
 
 
@@ -309,27 +342,38 @@ def gfv_sei_syntax(c: Any, m: GfvSei, ctx: GfvSyntaxContext) -> GfvSei:
         m.gfv_chroma_key_info_present_flag = c.flag(
             "gfv_chroma_key_info_present_flag", m.gfv_chroma_key_info_present_flag)
         if m.gfv_chroma_key_info_present_flag:
+            m.gfv_chroma_key_purpose_idc = c.ue("gfv_chroma_key_purpose_idc", m.gfv_chroma_key_purpose_idc)
+            _check_max("gfv_chroma_key_purpose_idc", m.gfv_chroma_key_purpose_idc, MAX_CHROMA_KEY_PURPOSE_IDC)
             _check_len(c, "gfv_chroma_key_value_present_flag", m.gfv_chroma_key_value_present_flag, 3)
             _check_len(c, "gfv_chroma_key_value", m.gfv_chroma_key_value, 3)
-            _check_len(c, "gfv_chroma_key_thr_present_flag", m.gfv_chroma_key_thr_present_flag, 2)
-            _check_len(c, "gfv_chroma_key_thr_value", m.gfv_chroma_key_thr_value, 2)
+            if rd:
+                m.gfv_chroma_key_value_present_flag = [0, 0, 0]
+                m.gfv_chroma_key_value = [0, 0, 0]
             for k in range(3):
                 m.gfv_chroma_key_value_present_flag[k] = c.flag(
                     f"gfv_chroma_key_value_present_flag[{k}]", m.gfv_chroma_key_value_present_flag[k])
                 if m.gfv_chroma_key_value_present_flag[k]:
                     m.gfv_chroma_key_value[k] = c.u(
                         f"gfv_chroma_key_value[{k}]", 8, m.gfv_chroma_key_value[k])
-            for k in range(2):
-                m.gfv_chroma_key_thr_present_flag[k] = c.flag(
-                    f"gfv_chroma_key_thr_present_flag[{k}]", m.gfv_chroma_key_thr_present_flag[k])
-                if m.gfv_chroma_key_thr_present_flag[k]:
-                    m.gfv_chroma_key_thr_value[k] = c.ue(
-                        f"gfv_chroma_key_thr_value[{k}]", m.gfv_chroma_key_thr_value[k])
-        _infer(c, m, "gfv_fusion_pic_flag", 0)
+            m.gfv_chroma_key_thr_present_flag = c.flag(
+                "gfv_chroma_key_thr_present_flag", m.gfv_chroma_key_thr_present_flag)
+            if m.gfv_chroma_key_thr_present_flag:
+                m.gfv_chroma_key_thr_lower = c.u("gfv_chroma_key_thr_lower", 8, m.gfv_chroma_key_thr_lower)
+                m.gfv_chroma_key_thr_upper_delta_minus1 = c.ue(
+                    "gfv_chroma_key_thr_upper_delta_minus1", m.gfv_chroma_key_thr_upper_delta_minus1)
+                upper = m.gfv_chroma_key_thr_lower + m.gfv_chroma_key_thr_upper_delta_minus1 + 1
+                if upper > MAX_CHROMA_KEY_SAMPLE_VALUE:
+                    raise _err(f"gfv_chroma_key_thr_lower + gfv_chroma_key_thr_upper_delta_minus1 + 1 = "
+                               f"{m.gfv_chroma_key_thr_lower} + {m.gfv_chroma_key_thr_upper_delta_minus1} + 1 "
+                               f"= {upper} exceeds {MAX_CHROMA_KEY_SAMPLE_VALUE}")
+        _infer(c, m, "gfv_fusion_pic_flag", None)
     else:
         _infer(c, m, "gfv_nn_present_flag", 0)
         _infer(c, m, "gfv_chroma_key_info_present_flag", 0)
-        m.gfv_fusion_pic_flag = c.flag("gfv_fusion_pic_flag", m.gfv_fusion_pic_flag)
+        if m.gfv_cnt == 0:
+            m.gfv_fusion_pic_flag = c.flag("gfv_fusion_pic_flag", m.gfv_fusion_pic_flag)
+        else:
+            _infer(c, m, "gfv_fusion_pic_flag", None)
 
     m.gfv_low_confidence_face_parameter_flag = c.flag(
         "gfv_low_confidence_face_parameter_flag", m.gfv_low_confidence_face_parameter_flag)

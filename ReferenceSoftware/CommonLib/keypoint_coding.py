@@ -18,6 +18,17 @@ is a double), q_abs = f + (r >= 1/2).  ``np.floor(a + 0.5)`` is *not* exact
 wrongly (-3/2^(P+1) gives -1 instead of -2).
 
 Reconstruction: keypoint value = q / 2^P (:func:`dequantise`, exact).
+
+FusionFlag (``doc/bitstream_syntax.md`` clause 3.4.4): gfv_fusion_pic_flag is
+present only in a non-base message with gfv_cnt = 0, which starts a *run*.
+FusionFlag of a non-base message is the gfv_fusion_pic_flag of the last
+non-base message with gfv_cnt = 0 of the same gfv_id (the message that
+started its run); it persists until the next message with gfv_cnt = 0.  In
+a message where gfv_fusion_pic_flag is not present (base-picture messages,
+non-base messages with gfv_cnt > 0) the field ``GfvSei.gfv_fusion_pic_flag``
+is ``None``, both in parsed messages and in messages built by
+:meth:`GfvDecodingState.encode_message`; the persisted value is reported as
+``DecodedGfvPicture.fusion_flag``.
 """
 
 from __future__ import annotations
@@ -115,8 +126,10 @@ class DecodedGfvPicture:
     gfv_cnt: int
     base_picture: bool
     #: FusionFlag (1: the generated picture uses the decoded picture of the
-    #: same access unit as base layer, 0: animation only); None for a base
-    #: picture message.
+    #: same access unit as base layer, 0: animation only): for a non-base
+    #: message the gfv_fusion_pic_flag of the message with gfv_cnt = 0 that
+    #: started its run (persisted for gfv_cnt > 0, where ``sei.gfv_fusion_pic_flag``
+    #: is None); None for a base picture message.
     fusion_flag: Optional[int]
     low_confidence: int
     #: Reconstructed keypoint integers, shape (NumKps, 2 or 3), int64; None
@@ -165,7 +178,10 @@ def _range_check(rec: np.ndarray, params: KpsParams, where: str) -> None:
 class GfvDecodingState:
     """Per-gfv_id GFV state (base picture parameters and keypoints, previous
     message's keypoints, the open run and its FusionFlag) with the syntax
-    context.  The encoder builds messages with :meth:`encode_message` and the
+    context.  FusionFlag of a non-base message with gfv_cnt > 0 is the
+    gfv_fusion_pic_flag of the last non-base message with gfv_cnt = 0 of the
+    same gfv_id (``gfv_fusion_pic_flag`` of the message itself is None there
+    and is not used).  The encoder builds messages with :meth:`encode_message` and the
     decoder applies them with :meth:`decode_message`; both go through the
     same :meth:`decode_message` so encoder and decoder states cannot diverge.
     """
@@ -201,6 +217,10 @@ class GfvDecodingState:
                 raise BitstreamError(
                     f"GFV SEI: {where}: non-base message but no base picture of gfv_id {gid} precedes it")
             if m.gfv_cnt == 0:
+                if m.gfv_fusion_pic_flag is None or m.gfv_fusion_pic_flag not in (0, 1):
+                    raise BitstreamError(
+                        f"GFV SEI: {where}: gfv_fusion_pic_flag = {m.gfv_fusion_pic_flag!r}; a non-base "
+                        f"message with gfv_cnt = 0 needs 0 or 1")
                 new.run_open = True
                 new.run_fusion = int(m.gfv_fusion_pic_flag)
                 new.next_cnt = 1
@@ -212,10 +232,7 @@ class GfvDecodingState:
                 if m.gfv_cnt != new.next_cnt:
                     raise BitstreamError(
                         f"GFV SEI: {where}: gfv_cnt = {m.gfv_cnt}, expected {new.next_cnt}")
-                if int(m.gfv_fusion_pic_flag) != new.run_fusion:
-                    raise BitstreamError(
-                        f"GFV SEI: {where}: gfv_fusion_pic_flag = {m.gfv_fusion_pic_flag} differs from "
-                        f"{new.run_fusion}, the value of the message with gfv_cnt = 0 of this run")
+                # gfv_fusion_pic_flag is not present: FusionFlag persists from gfv_cnt = 0
                 new.next_cnt += 1
             fusion = new.run_fusion
 
@@ -274,7 +291,11 @@ class GfvDecodingState:
         Base picture: gfv_cnt = 0, gfv_base_picture_flag = 1, gfv_nn_present_flag
         = 1 / gfv_nn_mode_idc = 1 when ``uri`` is given.  Non-base picture:
         a new run (gfv_cnt = 0) starts after each base picture and whenever
-        ``fusion_flag`` changes; otherwise gfv_cnt counts on.  Keypoint
+        ``fusion_flag`` changes (gfv_fusion_pic_flag is coded only with
+        gfv_cnt = 0, so a change of the fusion decision needs a new run);
+        otherwise gfv_cnt counts on and gfv_fusion_pic_flag is None (not
+        present; FusionFlag persists).  Base picture: gfv_fusion_pic_flag is
+        None (not present).  Keypoint
         prediction is used when ``kps_pred`` and the predictor has the same
         parameters, otherwise gfv_kps_pred_flag = 0."""
         q = np.asarray(keypoints_q)
@@ -315,7 +336,7 @@ class GfvDecodingState:
             else:
                 m.gfv_cnt = 0
                 pred, pparams = st.base_kps, st.base_params
-            m.gfv_fusion_pic_flag = fusion_flag
+            m.gfv_fusion_pic_flag = fusion_flag if m.gfv_cnt == 0 else None
             # gfv_kps_pred_flag = 1 inherits P / NumKps / z from the base picture
             use_pred = (bool(kps_pred) and pred is not None and pparams == params
                         and st.base_params == params)
