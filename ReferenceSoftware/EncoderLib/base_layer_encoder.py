@@ -21,7 +21,8 @@ class X265BaseLayerEncoder:
     HASH_TYPES = {0: None, 1: "1", 2: "2", 3: "3"}  # off, MD5, CRC, checksum (x265 --hash)
 
     def __init__(self, width: int, height: int, frame_rate: Fraction, intra_qp: int, base_qp: int,
-                 intra_period: int = 0, picture_hash: int = 1, preset: str = "medium", extra_params: str = ""):
+                 intra_period: int = 0, picture_hash: int = 1, preset: str = "medium", extra_params: str = "",
+                 picture_qps: list[int] | None = None):
         import av
         for name, qp in (("IntraQP", intra_qp), ("BaseLayerQP", base_qp)):
             if not 0 <= qp <= 51:
@@ -31,7 +32,19 @@ class X265BaseLayerEncoder:
         if picture_hash not in self.HASH_TYPES:
             raise ConfigError(f"SEIDecodedPictureHash {picture_hash} is not 0..3")
         self.intra_period = intra_period
-        params = [f"qp={base_qp}", f"ipratio={2 ** ((base_qp - intra_qp) / 6):.9f}", "info=0",
+        self.picture_qps = picture_qps
+        if picture_qps is not None:
+            # one x265 zone per picture forces its QP. Measured with this x265 build (test_base_layer):
+            # zone j+1 governs picture j, and the last picture encoded takes no zone, so flush()
+            # encodes one extra copy of the last picture and drops its access unit
+            if any(not 0 <= q <= 51 for q in picture_qps):
+                raise ConfigError("per-picture QPs must be in 0..51")
+            qps = list(picture_qps) + [picture_qps[-1]]
+            zones = "/".join(f"{i + 1},{i + 1},q={q}" for i, q in enumerate(qps))
+            rate_params = [f"qp={picture_qps[-1]}", "ipratio=1", f"zones={zones}"]
+        else:
+            rate_params = [f"qp={base_qp}", f"ipratio={2 ** ((base_qp - intra_qp) / 6):.9f}"]
+        params = rate_params + ["info=0",
                   "bframes=0", "keyint=-1", "min-keyint=1", "scenecut=0", "rc-lookahead=0",
                   "frame-threads=1", "pools=1", "repeat-headers=1", "aud=0", "log-level=error"]
         if self.HASH_TYPES[picture_hash]:
@@ -50,6 +63,7 @@ class X265BaseLayerEncoder:
             raise ConfigError(f"x265 refused the parameters '{':'.join(params)}': {e}") from None
         self.cc = cc
         self.count = 0
+        self.last = None
 
     def is_key_picture(self, index: int) -> bool:
         return index == 0 or (self.intra_period > 0 and index % self.intra_period == 0)
@@ -62,7 +76,14 @@ class X265BaseLayerEncoder:
         frame.pict_type = av.video.frame.PictureType.I if self.is_key_picture(self.count) \
             else av.video.frame.PictureType.P
         self.count += 1
+        self.last = pic
         return [bytes(p) for p in self.cc.encode(frame)]
 
     def flush(self) -> list[bytes]:
-        return [bytes(p) for p in self.cc.encode(None)]
+        if self.picture_qps is None or self.last is None:
+            return [bytes(p) for p in self.cc.encode(None)]
+        n = self.count
+        out = self.encode(self.last)
+        out += [bytes(p) for p in self.cc.encode(None)]
+        self.count = n
+        return out[:-1]           # the extra picture's access unit (always the last one)

@@ -17,10 +17,18 @@ from CommonLib.video_io import VideoReader
 from EncoderLib.base_layer_encoder import X265BaseLayerEncoder
 from EncoderLib.encoder import EncoderSettings, HdacHfEncoder
 
+BASE_METRICS = {"psnr_y": psnr_y, "ms_ssim_y": ms_ssim_y}
+
 
 def code_hdac_point(seq: dict, model_path: str, base_qp: int, intra_qp: int, frames: int = 0,
-                    precision: int = 7, fusion: bool = True, intra_period: int = 0) -> dict:
-    """Encode ``seq`` and measure it; hash SEI messages off (rate as in the CTC)."""
+                    precision: int = 7, fusion: bool = True, intra_period: int = 0, metrics=None) -> dict:
+    """Encode ``seq`` and measure it; hash SEI messages off (rate as in the CTC).
+
+    ``kbps`` counts every byte of the bitstream. ``kbps_animation`` counts what an
+    animation-only decoder needs: the key pictures' access units and the GFV SEI
+    NAL units of all pictures (the base-layer P pictures left out).
+    """
+    metrics = dict(BASE_METRICS, **(metrics or {}))
     reader = VideoReader(seq["path"])
     rate = Fraction(seq.get("fps") or reader.info.frame_rate).limit_denominator(1001)
     model, meta = load_model(model_path)
@@ -28,30 +36,35 @@ def code_hdac_point(seq: dict, model_path: str, base_qp: int, intra_qp: int, fra
                               picture_hash=0)
     enc = HdacHfEncoder(EncoderSettings(precision=precision, generated_picture_hash=False, fusion=fusion),
                         bl, model, model_path, meta["sha256"], meta.get("model_name", "model"))
-    rows, bits, sei_bits = [], 0, 0
+    gen_rows, base_rows = [], []
+    bits = {"all": 0, "sei": 0, "animation": 0}
     t0 = time.time()
+    sources = []
 
-    def measure(results, sources):
-        nonlocal bits, sei_bits
+    def measure(results):
         for data, pic in results:
             src = sources.pop(0)
-            bits += 8 * len(data)
-            sei_bits += pic.sei_bits
+            bits["all"] += 8 * len(data)
+            bits["sei"] += pic.sei_bits
+            bits["animation"] += pic.sei_bits + (pic.base_bits if pic.is_key else 0)
+            gen_rows.append([f(src, pic.out.rgb) for f in metrics.values()])
             base_rgb = pic.base.to_rgb()
-            rows.append((psnr_y(pic.out.rgb, src), ms_ssim_y(pic.out.rgb, src),
-                         psnr_y(base_rgb, src), ms_ssim_y(base_rgb, src)))
+            base_rows.append([f(src, base_rgb) for f in BASE_METRICS.values()])
 
-    sources = []
     for p in reader.frames(0, frames):
         sources.append(p.to_rgb())
-        measure(enc.encode_picture(p), sources)
-    measure(enc.flush(), sources)
+        measure(enc.encode_picture(p))
+    measure(enc.flush())
     dt = time.time() - t0
-    a = np.array(rows)
-    n = len(rows)
-    return {"sequence": seq["name"], "model": meta.get("model_name"), "model_sha256": meta["sha256"],
-            "base_qp": base_qp, "intra_qp": intra_qp, "fusion": int(fusion), "frames": n,
-            "kbps": bits / (n / float(rate)) / 1000, "gfv_sei_kbps": sei_bits / (n / float(rate)) / 1000,
-            "psnr_y": float(a[:, 0].mean()), "ms_ssim_y": float(a[:, 1].mean()),
-            "base_psnr_y": float(a[:, 2].mean()), "base_ms_ssim_y": float(a[:, 3].mean()),
-            "encode_fps": n / dt}
+    g, b = np.array(gen_rows), np.array(base_rows)
+    n = len(gen_rows)
+    seconds = n / float(rate)
+    res = {"sequence": seq["name"], "model": meta.get("model_name"), "model_sha256": meta["sha256"],
+           "base_qp": base_qp, "intra_qp": intra_qp, "fusion": int(fusion), "frames": n,
+           "kbps": bits["all"] / seconds / 1000, "gfv_sei_kbps": bits["sei"] / seconds / 1000,
+           "kbps_animation": bits["animation"] / seconds / 1000, "encode_fps": n / dt}
+    for j, k in enumerate(metrics):
+        res[k] = float(g[:, j].mean())
+    for j, k in enumerate(BASE_METRICS):
+        res["base_" + k] = float(b[:, j].mean())
+    return res

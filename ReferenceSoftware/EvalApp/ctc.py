@@ -1,0 +1,96 @@
+"""Common test conditions: every configuration at every rate point on every sequence.
+
+Configurations (brief section 5, issue "Evaluation"):
+
+* ``HDAC-HF``        the HDAC-HF model, base-layer QPs (rate: the whole bitstream);
+* ``HDAC+``          the HDAC+ model (no HF shuttling), same points;
+* ``Animation-only`` the HDAC-HF model without base-layer fusion, key-picture QPs as
+                     rate points (rate: key pictures + GFV SEI; the base-layer P
+                     pictures are not needed by such a decoder);
+* ``HEVC``           x265 low-delay P with HM's QP cascade (EvalApp.anchor).
+
+Each finished point is a JSON file in ``<OutputDir>/points``; a rerun skips it.
+"""
+from __future__ import annotations
+
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor
+
+from tqdm import tqdm
+
+from CommonLib.app_config import resolve_resource
+
+
+def metric_functions(names):
+    from CommonLib.metrics import ms_ssim_y, psnr_y
+    table = {"psnr_y": psnr_y, "ms_ssim_y": ms_ssim_y}
+    if "fsim" in names:
+        from EvalApp.fsim import fsim
+        table["fsim"] = fsim
+    return {k: table[k] for k in names if k in table}
+
+
+def plan_points(seqs, opts) -> list[dict]:
+    pts = []
+    for s in seqs:
+        for qp in opts["base_qps"]:
+            pts.append(dict(config="HDAC-HF", seq=s, model=opts["hf_model"], qp=qp, intra_qp=opts["intra_qp"], fusion=True))
+            pts.append(dict(config="HDAC+", seq=s, model=opts["plus_model"], qp=qp, intra_qp=opts["intra_qp"], fusion=True))
+        for iqp in opts["animation_intra_qps"]:
+            pts.append(dict(config="Animation-only", seq=s, model=opts["hf_model"], qp=51, intra_qp=iqp, fusion=False))
+        for qp in opts["anchor_qps"]:
+            pts.append(dict(config="HEVC", seq=s, qp=qp))
+    for p in pts:
+        rp = p["qp"] if p["config"] != "Animation-only" else p["intra_qp"]
+        p["file"] = os.path.join(opts["out_dir"], "points", f"{p['seq']['name']}_{p['config']}_{rp}_f{opts['frames']}.json")
+    return pts
+
+
+def run_point(p, frames, metric_names, threads=1) -> dict:
+    import torch
+    torch.set_num_threads(threads)
+    metrics = metric_functions(metric_names)
+    if p["config"] == "HEVC":
+        from EvalApp.anchor import code_hevc_anchor_point
+        res = code_hevc_anchor_point(p["seq"], p["qp"], frames,
+                                     {k: f for k, f in metrics.items() if k not in ("psnr_y", "ms_ssim_y")})
+        res["rate_point"] = p["qp"]
+    else:
+        from EvalApp.coding_point import code_hdac_point
+        res = code_hdac_point(p["seq"], resolve_resource(p["model"]), p["qp"], p["intra_qp"], frames,
+                              fusion=p["fusion"],
+                              metrics={k: f for k, f in metrics.items() if k not in ("psnr_y", "ms_ssim_y")})
+        if p["config"] == "Animation-only":
+            res["kbps_bitstream"], res["kbps"] = res["kbps"], res["kbps_animation"]
+        res["rate_point"] = p["qp"] if p["config"] != "Animation-only" else p["intra_qp"]
+    res["config"] = p["config"]
+    tmp = p["file"] + ".part"
+    with open(tmp, "w") as f:
+        json.dump(res, f, indent=1)
+    os.replace(tmp, p["file"])
+    return res
+
+
+def _run(args):
+    return run_point(*args)
+
+
+def run_ctc(seqs, opts, progress=True) -> list[dict]:
+    os.makedirs(os.path.join(opts["out_dir"], "points"), exist_ok=True)
+    pts = plan_points(seqs, opts)
+    done = [json.load(open(p["file"])) for p in pts if os.path.exists(p["file"])]
+    todo = [(p, opts["frames"], opts["metrics"]) for p in pts if not os.path.exists(p["file"])]
+    # longest first keeps both workers busy
+    todo.sort(key=lambda t: (t[0]["config"] == "HEVC", -t[0]["seq"].get("frames", 0)))
+    with tqdm(total=len(pts), initial=len(done), desc="CTC points", disable=not progress) as bar:
+        if opts["jobs"] > 1 and len(todo) > 1:
+            with ProcessPoolExecutor(opts["jobs"]) as ex:
+                for r in ex.map(_run, todo):
+                    done.append(r)
+                    bar.update(1)
+        else:
+            for t in todo:
+                done.append(_run(t))
+                bar.update(1)
+    return done
