@@ -21,6 +21,7 @@ setup(
         "tqdm>=4.66",
         "safetensors>=0.4",
         "matplotlib>=3.8",
+        "bjontegaard==1.3.0",
     ],
     extras_require={"test": ["pytest>=8", "pytest-benchmark>=4", "hypothesis>=6"]},
 )
