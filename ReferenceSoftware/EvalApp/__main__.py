@@ -105,14 +105,14 @@ def run_ctc_cmd(cfg) -> int:
     if bad:
         raise ConfigError(f"unknown metric(s) {bad}: psnr_y, ms_ssim_y, fsim are computed here; LPIPS, DISTS "
                           "and msVGG need pretrained network weights, which this version cannot load")
-    for name in ("HdacHfModel", "HdacPlusModel"):
-        if not os.path.isfile(resolve_resource(values[name])):
-            raise ConfigError(f"{name} '{values[name]}' does not exist")
     opts = dict(base_qps=_int_list("BaseLayerQPs", values["BaseLayerQPs"]), intra_qp=values["IntraQP"],
                 animation_intra_qps=_int_list("AnimationIntraQPs", values["AnimationIntraQPs"]),
                 anchor_qps=_int_list("AnchorQPs", values["AnchorQPs"]), hf_model=values["HdacHfModel"],
                 plus_model=values["HdacPlusModel"], frames=values["Frames"], metrics=metrics,
                 out_dir=values["OutputDir"], jobs=max(1, values["Jobs"]))
+    for name in ("HdacHfModel", "HdacPlusModel"):
+        if not os.path.isfile(resolve_resource(values[name])):
+            raise ConfigError(f"{name} '{values[name]}' does not exist")
     names = [n for n in values["Sequences"].split(",") if n]
     seqs = read_sequence_list(resolve_resource(values["SequenceList"]), "test", names)
     os.makedirs(opts["out_dir"], exist_ok=True)

@@ -1,0 +1,104 @@
+"""EvalApp: BD-rate against the brief's reference values, the anchor's QP cascade, the CTC quick profile."""
+import csv
+import json
+import math
+import os
+
+import pytest
+
+from conftest import SHARED
+from EvalApp.__main__ import main as eval_main
+from EvalApp.anchor import hm_lowdelay_p_qps
+from EvalApp.bd_rate import bd_metric, bd_rate, overlap_fraction
+
+ANCHOR = ([9487.76, 4593.60, 2486.44, 1358.24], [40.037, 38.615, 36.845, 34.851])
+TEST = ([9787.80, 4469.00, 2451.52, 1356.24], [40.121, 38.651, 36.970, 34.987])
+
+
+def test_bd_rate_pchip_matches_the_jvet_spreadsheet_value():
+    assert bd_rate(*ANCHOR, *TEST, "pchip") == pytest.approx(-4.4174853506, abs=1e-9)
+    assert bd_metric(*ANCHOR, *TEST, "pchip") == pytest.approx(0.1196927854, abs=1e-9)
+
+
+def test_bd_rate_methods_and_symmetry():
+    for m in ("cubic", "akima"):
+        assert -6 < bd_rate(*ANCHOR, *TEST, m) < -3
+    assert bd_rate(*ANCHOR, *ANCHOR) == pytest.approx(0, abs=1e-12)
+    # halving every rate at equal quality is a -50 % BD-rate
+    assert bd_rate(*ANCHOR, [r / 2 for r in ANCHOR[0]], ANCHOR[1]) == pytest.approx(-50, abs=1e-9)
+    assert overlap_fraction([1, 2], [3, 4]) == 0
+    assert math.isnan(bd_rate([1, 2], [30, 31], [1, 2], [40, 41]))
+
+
+def test_bdrate_command(tmp_path, capsys):
+    for name, (rates, psnr) in (("a.csv", ANCHOR), ("t.csv", TEST)):
+        with open(tmp_path / name, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["kbps", "psnr_y"])
+            w.writerows(zip(rates, psnr))
+    assert eval_main(["bdrate", str(tmp_path / "a.csv"), str(tmp_path / "t.csv"), "--metric", "psnr_y"]) == 0
+    out = capsys.readouterr().out
+    assert "BD-rate -4.4174853506 %" in out and "BD-psnr_y +0.1196927854" in out
+    assert eval_main(["bdrate", str(tmp_path / "a.csv")]) == 1
+    assert "usage" in capsys.readouterr().err
+    assert eval_main(["bdrate", str(tmp_path / "a.csv"), str(tmp_path / "t.csv"), "--metric", "vmaf"]) == 1
+    assert "needs columns" in capsys.readouterr().err
+
+
+def test_hm_lowdelay_p_cascade():
+    qps = hm_lowdelay_p_qps(18, 37)
+    # intra QP-1; GOP of 8: offsets 5,4,5,4,5,4,5,1, model offset floor(clip(-6.5 + 0.259 qp, 0, 3) + 0.5) on 1..7
+    assert qps[0] == 36
+    assert qps[1:9] == [45, 44, 45, 44, 45, 44, 45, 38]
+    assert qps[9:17] == qps[1:9]
+    low = hm_lowdelay_p_qps(9, 22)
+    assert low[1:9] == [27 + 0, 26 + 0, 27, 26, 27, 26, 27, 23]
+
+
+def test_x265_per_picture_qps_follow_the_list(example_clip):
+    from CommonLib.video_io import VideoReader
+    from EncoderLib.base_layer_encoder import X265BaseLayerEncoder
+    pics = list(VideoReader(example_clip).frames(0, 6))
+
+    def sizes(qps=None, qp=45):
+        e = X265BaseLayerEncoder(256, 256, 30, qp, qp, 0, 0, extra_params="ref=4:ipratio=1" if qps is None else "ref=4",
+                                 picture_qps=qps)
+        aus = [a for p in pics for a in e.encode(p)] + e.flush()
+        return aus
+
+    const = sizes()
+    assert sizes([45] * 6) == const                      # same QP everywhere: the same bits
+    for k in (0, 3, 5):
+        q = [45] * 6
+        q[k] = 35
+        changed = [a != b for a, b in zip(sizes(q), const)]
+        assert changed.index(True) == k                 # the picture whose QP changed is the first to differ
+        assert len(sizes(q)[k]) > len(const[k])
+
+
+@pytest.mark.skipif(not os.path.isdir(os.path.join(SHARED, "sequences")), reason="needs ../shared/sequences")
+def test_ctc_quick_profile(tmp_path, capsys):
+    out = tmp_path / "ctc"
+    args = ["ctc", "--quick", "--SequenceList", os.path.join(SHARED, "sequences", "sequences.yaml"),
+            "--OutputDir", str(out), "--Progress", "0", "--MeasureSpeed", "0"]
+    assert eval_main(args) == 0
+    rows = list(csv.DictReader(open(out / "points.csv")))
+    assert {r["config"] for r in rows} == {"HDAC-HF", "HDAC+", "Animation-only", "HEVC"}
+    assert len(rows) == 2 * 4 * 2 and all(int(r["frames"]) == 16 for r in rows)
+    assert all(0 < float(r["fsim"]) <= 1 and float(r["kbps"]) > 0 for r in rows)
+    report = (out / "report.md").read_text()
+    assert "BD-rate (%) of HDAC-HF" in report and (out / "rd_ctc01_lp_d6.png").exists()
+    meta = json.load(open(out / "meta.json"))
+    assert meta["cfg"]["Frames"] == 16 and meta["commit"]
+    # resumable: a second run recomputes nothing
+    mtimes = {p: os.path.getmtime(out / "points" / p) for p in os.listdir(out / "points")}
+    assert eval_main(args) == 0
+    assert mtimes == {p: os.path.getmtime(out / "points" / p) for p in os.listdir(out / "points")}
+
+
+def test_ctc_bad_options(capsys):
+    assert eval_main(["ctc", "--Metrics", "lpips"]) == 1
+    assert "need pretrained network weights" in capsys.readouterr().err
+    assert eval_main(["ctc", "--AnchorQPs", "a,b"]) == 1
+    assert "AnchorQPs" in capsys.readouterr().err
+    assert eval_main(["nonsense"]) == 1
