@@ -51,3 +51,27 @@ def test_trainer_bad_options(seq_list, tmp_path, capsys):
     assert "not training clips" in capsys.readouterr().err
     assert trainer_main(_args(seq_list, tmp_path, "--BaseLayerQPs", "44,x")) == 1
     assert "BaseLayerQPs" in capsys.readouterr().err
+
+
+def test_gan_and_vgg_options(seq_list, tmp_path):
+    """The optional losses run: LSGAN with a patch discriminator, VGG19 loaded from a local file."""
+    import torch
+    from TrainerApp.losses import Vgg19Features
+    sd, c, i = {}, 3, 0
+    for v in Vgg19Features.CFG:
+        if v == "M":
+            i += 1
+            continue
+        sd[f"features.{i}.weight"], sd[f"features.{i}.bias"] = torch.randn(v, c, 3, 3) * 0.05, torch.zeros(v)
+        c, i = v, i + 2
+    vgg = tmp_path / "vgg19.pth"
+    torch.save(sd, vgg)
+    assert trainer_main(_args(seq_list, tmp_path, "--Steps", "1", "--WeightGan", "1", "--VggWeights", str(vgg),
+                              "--ValidateEvery", "0", "--ValidationFrames", "0")) == 0
+    state = torch.load(tmp_path / "run" / "checkpoint_state.pt", weights_only=True)
+    assert "discriminator" in state
+
+
+def test_missing_vgg_weights(seq_list, tmp_path, capsys):
+    assert trainer_main(_args(seq_list, tmp_path, "--Steps", "1", "--VggWeights", str(tmp_path / "none.pth"))) == 1
+    assert "cannot load VGG19 weights" in capsys.readouterr().err

@@ -31,6 +31,7 @@ OPTIONS = [
     Option("WeightMSE", float, 100.0, "MSE weight"),
     Option("WeightEdge", float, 1.0, "Laplacian edge L1 weight"),
     Option("WeightEquivariance", float, 10.0, "keypoint equivariance weight"),
+    Option("WeightGan", float, 0.0, "LSGAN + feature-matching weight (0 = off; multi-scale patch discriminator)"),
     Option("VggWeights", str, "", "local VGG19 state dict (torchvision names) for the perceptual loss; empty = off"),
     Option("Device", str, "cpu", "cpu or cuda", choices=("cpu", "cuda")),
     Option("Threads", int, 0, "torch threads (0 = default)"),

@@ -96,3 +96,52 @@ def vgg19_perceptual(vgg: Vgg19Features, out, target, scales=(1, 0.5, 0.25, 0.12
         for fo, ft in zip(vgg(o), vgg(t.detach())):
             loss = loss + weight * (fo - ft.detach()).abs().mean()
     return loss
+
+
+class PatchDiscriminator(nn.Module):
+    """Multi-scale patch discriminator (first-order-model style) for the optional LSGAN loss."""
+
+    def __init__(self, scales=(1, 0.5), block_expansion: int = 32, num_blocks: int = 4, max_features: int = 256):
+        super().__init__()
+        self.scales = scales
+        self.nets = nn.ModuleList()
+        for _ in scales:
+            layers, c = [], 3
+            for i in range(num_blocks):
+                co = min(max_features, block_expansion * 2 ** i)
+                layers += [nn.Conv2d(c, co, 4, stride=2 if i < num_blocks - 1 else 1, padding=1),
+                           nn.LeakyReLU(0.2)]
+                c = co
+            layers.append(nn.Conv2d(c, 1, 3, padding=1))
+            self.nets.append(nn.Sequential(*layers))
+
+    def forward(self, x):
+        """Per scale: (list of intermediate features, patch scores)."""
+        out = []
+        for s, net in zip(self.scales, self.nets):
+            h = x if s == 1 else F.interpolate(x, scale_factor=s, mode="bilinear", align_corners=False)
+            feats = []
+            for layer in net:
+                h = layer(h)
+                if isinstance(layer, nn.LeakyReLU):
+                    feats.append(h)
+            out.append((feats, h))
+        return out
+
+
+def lsgan_generator_loss(disc, fake, real, w_fm: float = 10.0):
+    """LSGAN generator term (D(fake) -> 1) plus feature matching against the real picture."""
+    loss = 0.0
+    with torch.no_grad():
+        real_out = disc(real)
+    for (ff, sf), (fr, _) in zip(disc(fake), real_out):
+        loss = loss + ((1 - sf) ** 2).mean()
+        loss = loss + w_fm * sum((a - b).abs().mean() for a, b in zip(ff, fr))
+    return loss
+
+
+def lsgan_discriminator_loss(disc, fake, real):
+    loss = 0.0
+    for (_, sf), (_, sr) in zip(disc(fake.detach()), disc(real)):
+        loss = loss + ((1 - sr) ** 2).mean() + (sf ** 2).mean()
+    return loss

@@ -19,7 +19,8 @@ from tqdm import tqdm
 from CommonLib.metrics import ms_ssim_y, psnr_y
 from CommonLib.network.hdac_hf import HdacHfModel
 from CommonLib.network.model_file import load_model, save_model
-from TrainerApp.losses import Vgg19Features, equivariance_loss, reconstruction_loss, vgg19_perceptual
+from TrainerApp.losses import (PatchDiscriminator, Vgg19Features, equivariance_loss, lsgan_discriminator_loss,
+                              lsgan_generator_loss, reconstruction_loss, vgg19_perceptual)
 from TrainerApp.training_data import ClipCache, PairSampler
 
 
@@ -67,6 +68,9 @@ class Trainer:
         self.step = 0
         self.history = []
         self.vgg = Vgg19Features(cfg.VggWeights).to(self.device) if cfg.VggWeights else None
+        self.disc = PatchDiscriminator().to(self.device) if cfg.WeightGan > 0 else None
+        self.opt_d = torch.optim.Adam(self.disc.parameters(), lr=cfg.LearningRate, betas=(0.5, 0.999)) \
+            if self.disc is not None else None
         os.makedirs(cfg.OutputDir, exist_ok=True)
         self.ckpt_model = os.path.join(cfg.OutputDir, "checkpoint.safetensors")
         self.ckpt_state = os.path.join(cfg.OutputDir, "checkpoint_state.pt")
@@ -75,7 +79,10 @@ class Trainer:
     # --- checkpoints ------------------------------------------------------------
     def save_checkpoint(self):
         save_model(self.model, self.ckpt_model, "checkpoint")
-        torch.save({"optimizer": self.opt.state_dict(), "torch_rng": torch.get_rng_state()}, self.ckpt_state + ".part")
+        state = {"optimizer": self.opt.state_dict(), "torch_rng": torch.get_rng_state()}
+        if self.disc is not None:
+            state["discriminator"], state["optimizer_d"] = self.disc.state_dict(), self.opt_d.state_dict()
+        torch.save(state, self.ckpt_state + ".part")
         os.replace(self.ckpt_state + ".part", self.ckpt_state)
         with open(self.ckpt_json, "w") as f:
             json.dump({"step": self.step, "numpy_rng": self.sampler.rng.bit_generator.state,
@@ -90,6 +97,9 @@ class Trainer:
         st = torch.load(self.ckpt_state, map_location=self.device, weights_only=True)
         self.opt.load_state_dict(st["optimizer"])
         torch.set_rng_state(st["torch_rng"])
+        if self.disc is not None and "discriminator" in st:
+            self.disc.load_state_dict(st["discriminator"])
+            self.opt_d.load_state_dict(st["optimizer_d"])
         with open(self.ckpt_json) as f:
             js = json.load(f)
         self.step, self.history = js["step"], js["history"]
@@ -114,9 +124,15 @@ class Trainer:
         loss = rec + cfg.WeightEquivariance * eq
         if self.vgg is not None:
             loss = loss + (lam.mean() * vgg19_perceptual(self.vgg, out, target))
+        if self.disc is not None:
+            loss = loss + cfg.WeightGan * lsgan_generator_loss(self.disc, out, target)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()
+        if self.disc is not None:
+            self.opt_d.zero_grad(set_to_none=True)
+            lsgan_discriminator_loss(self.disc, out, target).backward()
+            self.opt_d.step()
         self.step += 1
         return float(rec.detach()), float(eq.detach())
 
