@@ -8,6 +8,7 @@ from CommonLib.app_config import parse_args
 from DecoderApp.__main__ import OPTIONS as DEC
 from EncoderApp.__main__ import OPTIONS as ENC
 from TrainerApp.__main__ import OPTIONS as TRAIN
+from EvalApp.__main__ import CTC_OPTIONS, GATES_OPTIONS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -34,8 +35,13 @@ def test_per_sequence_cfgs_cover_the_test_split():
     assert len(names) == 6
 
 
-@pytest.mark.parametrize("options", [ENC, DEC, TRAIN])
+@pytest.mark.parametrize("options", [ENC, DEC, TRAIN, CTC_OPTIONS, GATES_OPTIONS])
 def test_every_option_is_in_the_software_manual(options):
     manual = open(os.path.join(ROOT, "doc", "software_manual.md")).read()
     missing = [o.name for o in options if f"`{o.name}`" not in manual]
     assert not missing
+
+
+def test_ctc_cfg_parses():
+    cfg = parse_args(CTC_OPTIONS, ["-c", os.path.join(ROOT, "cfg", "ctc.yaml")], "EvalApp ctc")
+    assert cfg.BaseLayerQPs == "44,46,48,50" and cfg.Metrics == "psnr_y,ms_ssim_y,fsim"
