@@ -97,8 +97,45 @@ def test_ctc_quick_profile(tmp_path, capsys):
 
 
 def test_ctc_bad_options(capsys):
-    assert eval_main(["ctc", "--Metrics", "lpips"]) == 1
-    assert "need pretrained network weights" in capsys.readouterr().err
+    assert eval_main(["ctc", "--Metrics", "psnr_y,lpips"]) == 1
+    assert "metric lpips needs pretrained weights from local files: give Vgg16Weights and LpipsWeights" \
+        in capsys.readouterr().err
+    assert eval_main(["ctc", "--Metrics", "vmaf"]) == 1
+    assert "unknown metric" in capsys.readouterr().err
     assert eval_main(["ctc", "--AnchorQPs", "a,b"]) == 1
     assert "AnchorQPs" in capsys.readouterr().err
     assert eval_main(["nonsense"]) == 1
+
+
+def _vgg_file(tmp_path, arch):
+    import torch
+    from CommonLib.network.vgg import VGG_CFG
+    torch.manual_seed(0)
+    sd, c, i = {}, 3, 0
+    for v in VGG_CFG[arch]:
+        if v == "M":
+            i += 1
+            continue
+        sd[f"features.{i}.weight"], sd[f"features.{i}.bias"] = torch.randn(v, c, 3, 3) * (2 / (9 * c)) ** 0.5, torch.zeros(v)
+        c, i = v, i + 2
+    p = tmp_path / f"{arch}.pth"
+    torch.save(sd, p)
+    return str(p)
+
+
+def test_perceptual_metrics_with_local_weight_files(tmp_path, example_clip):
+    """msVGG / LPIPS / DISTS mechanics with stand-in weights: 0 for identical pictures, growing with distortion."""
+    import numpy as np
+    import torch
+    from CommonLib.video_io import VideoReader
+    from EvalApp.perceptual import Dists, Lpips, MsVgg
+    ref = next(VideoReader(example_clip).frames(0, 1)).to_rgb()
+    rng = np.random.default_rng(0)
+    noisy = [np.clip(ref + rng.normal(0, s, ref.shape), 0, 255).astype(np.uint8) for s in (4, 32)]
+    v16, v19 = _vgg_file(tmp_path, "vgg16"), _vgg_file(tmp_path, "vgg19")
+    torch.save({f"lin{i}.model.1.weight": torch.rand(1, c, 1, 1) for i, c in enumerate(Lpips.CHANNELS)},
+               tmp_path / "lin.pth")
+    torch.save({"alpha": torch.rand(1, 1475, 1, 1), "beta": torch.rand(1, 1475, 1, 1)}, tmp_path / "dists.pt")
+    for m in (MsVgg(v19), Lpips(v16, str(tmp_path / "lin.pth")), Dists(v16, str(tmp_path / "dists.pt"))):
+        assert m(ref, ref) == pytest.approx(0, abs=1e-6)
+        assert 0 < m(ref, noisy[0]) < m(ref, noisy[1])

@@ -63,7 +63,12 @@ CTC_OPTIONS = [
     Option("IntraQP", int, 27, "key-picture QP of the HDAC-HF / HDAC+ points"),
     Option("AnimationIntraQPs", str, "22,27,32,37", "animation-only rate points (key-picture QPs)"),
     Option("AnchorQPs", str, "37,41,45,49", "HEVC anchor rate points (base QP of HM's low-delay P cascade)"),
-    Option("Metrics", str, "psnr_y,ms_ssim_y,fsim", "metrics (psnr_y, ms_ssim_y, fsim)"),
+    Option("Metrics", str, "psnr_y,ms_ssim_y,fsim", "metrics: psnr_y, ms_ssim_y, fsim, and with local weight files "
+           "msvgg, lpips, dists"),
+    Option("Vgg19Weights", str, "", "VGG19 weights (torchvision names) for msvgg"),
+    Option("Vgg16Weights", str, "", "VGG16 weights (torchvision names) for lpips and dists"),
+    Option("LpipsWeights", str, "", "LPIPS v0.1 lin-layer weights (the lpips package's weights/v0.1/vgg.pth)"),
+    Option("DistsWeights", str, "", "DISTS alpha/beta weights (the DISTS package's weights.pt)"),
     Option("BdMethod", str, "pchip", "BD interpolation", choices=("pchip", "cubic", "akima")),
     Option("OutputDir", str, "results/ctc", "results folder (resumable)"),
     Option("Jobs", int, 2, "parallel processes"),
@@ -101,15 +106,17 @@ def run_ctc_cmd(cfg) -> int:
         if cfg.OutputDir == "results/ctc":
             values["OutputDir"] = "results/ctc_quick"
     metrics = [m for m in values["Metrics"].split(",") if m]
-    bad = [m for m in metrics if m not in ("psnr_y", "ms_ssim_y", "fsim")]
+    from EvalApp.ctc import METRICS, metric_functions
+    bad = [m for m in metrics if m not in METRICS]
     if bad:
-        raise ConfigError(f"unknown metric(s) {bad}: psnr_y, ms_ssim_y, fsim are computed here; LPIPS, DISTS "
-                          "and msVGG need pretrained network weights, which this version cannot load")
+        raise ConfigError(f"unknown metric(s) {bad} (choose from {', '.join(METRICS)})")
+    weights = {k: values[k] for k in ("Vgg19Weights", "Vgg16Weights", "LpipsWeights", "DistsWeights")}
+    metric_functions(metrics, weights)       # fails early, with a clear message, on a missing weight file
     opts = dict(base_qps=_int_list("BaseLayerQPs", values["BaseLayerQPs"]), intra_qp=values["IntraQP"],
                 animation_intra_qps=_int_list("AnimationIntraQPs", values["AnimationIntraQPs"]),
                 anchor_qps=_int_list("AnchorQPs", values["AnchorQPs"]), hf_model=values["HdacHfModel"],
                 plus_model=values["HdacPlusModel"], frames=values["Frames"], metrics=metrics,
-                out_dir=values["OutputDir"], jobs=max(1, values["Jobs"]))
+                out_dir=values["OutputDir"], jobs=max(1, values["Jobs"]), weights=weights)
     for name in ("HdacHfModel", "HdacPlusModel"):
         if not os.path.isfile(resolve_resource(values[name])):
             raise ConfigError(f"{name} '{values[name]}' does not exist")

@@ -22,12 +22,20 @@ from tqdm import tqdm
 from CommonLib.app_config import resolve_resource
 
 
-def metric_functions(names):
+METRICS = ("psnr_y", "ms_ssim_y", "fsim", "msvgg", "lpips", "dists")
+
+
+def metric_functions(names, weights: dict | None = None):
+    """name -> f(reference_rgb, distorted_rgb); ``weights``: Vgg19Weights / Vgg16Weights / LpipsWeights / DistsWeights."""
     from CommonLib.metrics import ms_ssim_y, psnr_y
+    from EvalApp.perceptual import perceptual_metrics
     table = {"psnr_y": psnr_y, "ms_ssim_y": ms_ssim_y}
     if "fsim" in names:
         from EvalApp.fsim import fsim
         table["fsim"] = fsim
+    w = weights or {}
+    table.update(perceptual_metrics(names, w.get("Vgg19Weights", ""), w.get("Vgg16Weights", ""),
+                                    w.get("LpipsWeights", ""), w.get("DistsWeights", "")))
     return {k: table[k] for k in names if k in table}
 
 
@@ -47,10 +55,10 @@ def plan_points(seqs, opts) -> list[dict]:
     return pts
 
 
-def run_point(p, frames, metric_names, threads=1) -> dict:
+def run_point(p, frames, metric_names, weights=None, threads=1) -> dict:
     import torch
     torch.set_num_threads(threads)
-    metrics = metric_functions(metric_names)
+    metrics = metric_functions(metric_names, weights)
     if p["config"] == "HEVC":
         from EvalApp.anchor import code_hevc_anchor_point
         res = code_hevc_anchor_point(p["seq"], p["qp"], frames,
@@ -80,7 +88,7 @@ def run_ctc(seqs, opts, progress=True) -> list[dict]:
     os.makedirs(os.path.join(opts["out_dir"], "points"), exist_ok=True)
     pts = plan_points(seqs, opts)
     done = [json.load(open(p["file"])) for p in pts if os.path.exists(p["file"])]
-    todo = [(p, opts["frames"], opts["metrics"]) for p in pts if not os.path.exists(p["file"])]
+    todo = [(p, opts["frames"], opts["metrics"], opts.get("weights")) for p in pts if not os.path.exists(p["file"])]
     # longest first keeps both workers busy
     todo.sort(key=lambda t: (t[0]["config"] == "HEVC", -t[0]["seq"].get("frames", 0)))
     with tqdm(total=len(pts), initial=len(done), desc="CTC points", disable=not progress) as bar:

@@ -8,7 +8,9 @@ import os
 from EvalApp.bd_rate import bd_rate, overlap_fraction
 
 CONFIG_ORDER = ("HDAC-HF", "HDAC+", "Animation-only", "HEVC")
-METRIC_LABEL = {"psnr_y": "PSNR-Y", "ms_ssim_y": "MS-SSIM", "fsim": "FSIM"}
+METRIC_LABEL = {"psnr_y": "PSNR-Y", "ms_ssim_y": "MS-SSIM", "fsim": "FSIM", "msvgg": "msVGG", "lpips": "LPIPS",
+                "dists": "DISTS"}
+LOWER_IS_BETTER = {"msvgg", "lpips", "dists"}
 MIN_OVERLAP = 0.5
 
 
@@ -36,7 +38,8 @@ def bd_table(results, test: str, anchors, metrics, method="pchip"):
                 if not t_pts or not a_pts or len(t_pts) < 2 or len(a_pts) < 2 or m not in t_pts[0]:
                     row[s] = math.nan
                     continue
-                qa, qt = [p[m] for p in a_pts], [p[m] for p in t_pts]
+                sign = -1 if m in LOWER_IS_BETTER else 1      # BD-rate integrates over "higher is better"
+                qa, qt = [sign * p[m] for p in a_pts], [sign * p[m] for p in t_pts]
                 ov = overlap_fraction(qa, qt)
                 if ov < MIN_OVERLAP:
                     warnings.append(f"{test} vs {a}, {METRIC_LABEL.get(m, m)}, {s}: quality ranges overlap "

@@ -10,9 +10,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from CommonLib.errors import ModelError
 from CommonLib.network.blocks import make_coordinate_grid
 from CommonLib.network.hf_shuttling import high_pass
+from CommonLib.network.vgg import VGG_CFG, VggFeatures
 
 
 def reconstruction_loss(out, target, lam, w_mse: float = 100.0, w_edge: float = 1.0, scales: int = 4):
@@ -49,43 +49,13 @@ def equivariance_loss(kp_detector, x, kp_x):
     return (kp_back - kp_x).abs().mean()
 
 
-class Vgg19Features(nn.Module):
-    """VGG19 conv layers up to relu5_1, weights from a local file (torchvision key names)."""
+class Vgg19Features(VggFeatures):
+    """VGG19 up to relu5_1 (weights from a local torchvision-format file)."""
 
-    CFG = [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512]
-    TAPS = (1, 6, 11, 20, 29)  # relu1_1 .. relu5_1 indices in torchvision's vgg19.features
+    CFG = VGG_CFG["vgg19"]
 
     def __init__(self, weight_file: str):
-        super().__init__()
-        layers, c = [], 3
-        for v in self.CFG:
-            if v == "M":
-                layers.append(nn.MaxPool2d(2))
-            else:
-                layers += [nn.Conv2d(c, v, 3, padding=1), nn.ReLU(inplace=False)]
-                c = v
-        self.features = nn.Sequential(*layers)
-        try:
-            sd = torch.load(weight_file, map_location="cpu", weights_only=True)
-        except Exception as e:
-            raise ModelError(f"cannot load VGG19 weights '{weight_file}': {e}") from None
-        sd = {k[len("features."):]: v for k, v in sd.items() if k.startswith("features.")}
-        missing, _ = self.features.load_state_dict(sd, strict=False)
-        if missing:
-            raise ModelError(f"VGG19 weights '{weight_file}' lack {missing[:2]}")
-        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
-        for p in self.parameters():
-            p.requires_grad_(False)
-
-    def forward(self, x):
-        x = (x - self.mean) / self.std
-        outs = []
-        for i, layer in enumerate(self.features):
-            x = layer(x)
-            if i in self.TAPS:
-                outs.append(x)
-        return outs
+        super().__init__(weight_file, "vgg19")
 
 
 def vgg19_perceptual(vgg: Vgg19Features, out, target, scales=(1, 0.5, 0.25, 0.125), weight: float = 10.0):
