@@ -139,3 +139,16 @@ def test_perceptual_metrics_with_local_weight_files(tmp_path, example_clip):
     for m in (MsVgg(v19), Lpips(v16, str(tmp_path / "lin.pth")), Dists(v16, str(tmp_path / "dists.pt"))):
         assert m(ref, ref) == pytest.approx(0, abs=1e-6)
         assert 0 < m(ref, noisy[0]) < m(ref, noisy[1])
+
+
+def test_gates_table_counts_wins_per_configuration():
+    from EvalApp.gates import gates_table
+    rows = []
+    for cfg, gain in (("HDAC-HF", 0.2), ("HDAC+", -0.1)):
+        for s in ("a", "b"):
+            rows.append(dict(config=cfg, model=cfg.lower(), sequence=s, base_qp=50, kbps=10.0, psnr_y=30 + gain,
+                             base_psnr_y=30.0, ms_ssim_y=0.95 + gain / 100, base_ms_ssim_y=0.95))
+    rows.append(dict(config="HEVC", sequence="a", qp=37, kbps=1.0, psnr_y=1.0, ms_ssim_y=0.5))
+    t = gates_table(rows)
+    assert "| HDAC-HF | 50 | 10.00 | 30.200 | 30.000 | +0.200 |" in t and "2/2 / 2/2" in t
+    assert "| HDAC+ | 50 |" in t and "0/2 / 0/2" in t and "HEVC" not in t

@@ -88,14 +88,19 @@ class AppConfig:
         return dict(self._values)
 
 
-def load_cfg_file(path: str) -> dict:
+def load_yaml(path: str, what: str):
+    """Parsed YAML of ``path``; a missing file or bad YAML is a ConfigError naming ``what``."""
     if not os.path.isfile(path):
-        raise ConfigError(f"cfg file '{path}' does not exist")
+        raise ConfigError(f"{what} '{path}' does not exist")
     try:
         with open(path, encoding="utf-8") as f:
-            data = yaml.safe_load(f)
+            return yaml.safe_load(f)
     except yaml.YAMLError as e:
-        raise ConfigError(f"cfg file '{path}' is not valid YAML ({str(e).splitlines()[0]})") from None
+        raise ConfigError(f"{what} '{path}' is not valid YAML ({str(e).splitlines()[0]})") from None
+
+
+def load_cfg_file(path: str) -> dict:
+    data = load_yaml(path, "cfg file")
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -3,20 +3,13 @@ from __future__ import annotations
 
 import os
 
-import yaml
-
-from CommonLib.errors import ConfigError, InputError
+from CommonLib.app_config import load_yaml
+from CommonLib.errors import ConfigError
 
 
 def read_sequence_list(path: str, split: str, names: list[str] | None = None) -> list[dict]:
     """Entries of ``split`` (with an absolute ``path``), optionally only ``names`` in that order."""
-    if not os.path.isfile(path):
-        raise InputError(f"sequence list '{path}' does not exist")
-    try:
-        with open(path, encoding="utf-8") as f:
-            items = yaml.safe_load(f)
-    except yaml.YAMLError as e:
-        raise ConfigError(f"sequence list '{path}' is not valid YAML ({str(e).splitlines()[0]})") from None
+    items = load_yaml(path, "sequence list")
     if not isinstance(items, list):
         raise ConfigError(f"sequence list '{path}' must be a YAML list")
     base = os.path.dirname(os.path.abspath(path))

@@ -18,12 +18,13 @@ from CommonLib.app_main import run_app
 GATES_OPTIONS = [
     Option("SequenceList", str, "../shared/sequences/sequences.yaml", "YAML sequence list (split 'test' is used)"),
     Option("Sequences", str, "", "comma-separated sequence names (empty = all test sequences)"),
-    Option("Models", str, "resource:models/hdac_hf_small.safetensors,resource:models/hdac_plus_small.safetensors",
-           "comma-separated model files"),
+    Option("HdacHfModel", str, "resource:models/hdac_hf_small.safetensors", "HDAC-HF model"),
+    Option("HdacPlusModel", str, "resource:models/hdac_plus_small.safetensors", "HDAC+ model"),
     Option("BaseLayerQPs", str, "50,44", "comma-separated base-layer QPs"),
     Option("IntraQP", int, 27, "QP of the key picture"),
     Option("Frames", int, 250, "pictures per sequence (at most)"),
-    Option("OutputDir", str, "results/gates", "results folder (resumable)"),
+    Option("Metrics", str, "psnr_y,ms_ssim_y", "metrics of the generated pictures"),
+    Option("OutputDir", str, "results/ctc", "results folder (resumable; shared with EvalApp ctc)"),
     Option("Jobs", int, 2, "parallel processes"),
     flag("Progress", 1, "progress bar"),
 ]
@@ -32,23 +33,21 @@ GATES_OPTIONS = [
 def run_gates_cmd(cfg) -> int:
     from CommonLib.errors import ConfigError
     from CommonLib.sequence_list import read_sequence_list
-    from EvalApp.gates import gates_table, run_gates
-    try:
-        qps = [int(q) for q in cfg.BaseLayerQPs.split(",")]
-    except ValueError:
-        raise ConfigError(f"BaseLayerQPs '{cfg.BaseLayerQPs}' is not a list of integers") from None
+    from EvalApp.ctc import run_ctc
+    from EvalApp.gates import gates_table
+    for name in ("HdacHfModel", "HdacPlusModel"):
+        if not os.path.isfile(resolve_resource(getattr(cfg, name))):
+            raise ConfigError(f"{name} '{getattr(cfg, name)}' does not exist")
     names = [n for n in cfg.Sequences.split(",") if n]
     seqs = read_sequence_list(resolve_resource(cfg.SequenceList), "test", names)
-    models = [m for m in cfg.Models.split(",") if m]
-    for m in models:
-        if not os.path.isfile(resolve_resource(m)):
-            raise ConfigError(f"model file '{m}' does not exist")
-    res = run_gates(seqs, models, qps, cfg.IntraQP, cfg.Frames, cfg.OutputDir, cfg.Jobs, bool(cfg.Progress))
-    table = gates_table(res)
+    opts = dict(base_qps=_int_list("BaseLayerQPs", cfg.BaseLayerQPs), intra_qp=cfg.IntraQP, animation_intra_qps=[],
+                anchor_qps=[], hf_model=cfg.HdacHfModel, plus_model=cfg.HdacPlusModel, frames=cfg.Frames,
+                metrics=[m for m in cfg.Metrics.split(",") if m], out_dir=cfg.OutputDir, jobs=max(1, cfg.Jobs),
+                configs=("HDAC-HF", "HDAC+"))
+    results = run_ctc(seqs, opts, bool(cfg.Progress))
+    table = gates_table(results)
     with open(os.path.join(cfg.OutputDir, "gates.md"), "w") as f:
         f.write(table)
-    with open(os.path.join(cfg.OutputDir, "gates.json"), "w") as f:
-        json.dump(res, f, indent=1)
     print(table)
     return 0
 

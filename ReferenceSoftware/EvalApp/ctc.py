@@ -40,6 +40,7 @@ def metric_functions(names, weights: dict | None = None):
 
 
 def plan_points(seqs, opts) -> list[dict]:
+    """Every (configuration, sequence, rate point); ``opts['configs']`` may restrict the configurations."""
     pts = []
     for s in seqs:
         for qp in opts["base_qps"]:
@@ -49,6 +50,9 @@ def plan_points(seqs, opts) -> list[dict]:
             pts.append(dict(config="Animation-only", seq=s, model=opts["hf_model"], qp=51, intra_qp=iqp, fusion=False))
         for qp in opts["anchor_qps"]:
             pts.append(dict(config="HEVC", seq=s, qp=qp))
+    wanted = opts.get("configs")
+    if wanted:
+        pts = [p for p in pts if p["config"] in wanted]
     for p in pts:
         rp = p["qp"] if p["config"] != "Animation-only" else p["intra_qp"]
         p["file"] = os.path.join(opts["out_dir"], "points", f"{p['seq']['name']}_{p['config']}_{rp}_f{opts['frames']}.json")

@@ -23,23 +23,13 @@ import torch
 import torch.nn.functional as F
 
 from CommonLib.errors import ConfigError, ModelError
-from CommonLib.network.vgg import VggFeatures
+from CommonLib.network.vgg import VggFeatures, load_weight_file
 
 LOWER_IS_BETTER = {"msvgg", "lpips", "dists"}
 
 
 def _t(rgb: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(rgb)).float().unsqueeze(0) / 255.0
-
-
-def _load_dict(path: str, what: str) -> dict:
-    try:
-        sd = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise ModelError(f"cannot load {what} weights '{path}': {e}") from None
-    if not isinstance(sd, dict):
-        raise ModelError(f"{what} weights '{path}' are not a state dict")
-    return sd
 
 
 class MsVgg:
@@ -63,7 +53,7 @@ class Lpips:
 
     def __init__(self, vgg16_file: str, lin_file: str):
         self.vgg = VggFeatures(vgg16_file, "vgg16", imagenet_normalise=False).eval()
-        sd = _load_dict(lin_file, "LPIPS lin-layer")
+        sd = load_weight_file(lin_file, "LPIPS lin-layer")
         try:
             self.lins = [sd[f"lin{i}.model.1.weight"].float().view(1, c, 1, 1) for i, c in enumerate(self.CHANNELS)]
         except (KeyError, RuntimeError):
@@ -85,7 +75,7 @@ class Dists:
 
     def __init__(self, vgg16_file: str, dists_file: str):
         self.vgg = VggFeatures(vgg16_file, "vgg16", pool="l2").eval()
-        sd = _load_dict(dists_file, "DISTS")
+        sd = load_weight_file(dists_file, "DISTS")
         try:
             alpha, beta = sd["alpha"].float().view(1, -1, 1, 1), sd["beta"].float().view(1, -1, 1, 1)
         except KeyError:

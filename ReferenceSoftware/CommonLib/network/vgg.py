@@ -19,6 +19,17 @@ VGG_CFG = {
 TAPS = {"vgg19": (1, 6, 11, 20, 29), "vgg16": (3, 8, 15, 22, 29)}
 
 
+def load_weight_file(path: str, what: str) -> dict:
+    """A state dict from a local file (weights only: nothing pickled is executed)."""
+    try:
+        sd = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise ModelError(f"cannot load {what} weights '{path}': {e}") from None
+    if not isinstance(sd, dict):
+        raise ModelError(f"{what} weights '{path}' are not a state dict")
+    return sd
+
+
 class L2Pool(nn.Module):
     """DISTS' L2 pooling: sqrt(Hanning(3x3) * x^2), stride 2."""
 
@@ -48,12 +59,7 @@ class VggFeatures(nn.Module):
                 c = v
         self.taps = TAPS[arch]
         self.features = nn.Sequential(*layers[: (last_tap or self.taps[-1]) + 1])
-        try:
-            sd = torch.load(weight_file, map_location="cpu", weights_only=True)
-        except Exception as e:
-            raise ModelError(f"cannot load {arch.upper()} weights '{weight_file}': {e}") from None
-        if not isinstance(sd, dict):
-            raise ModelError(f"{arch.upper()} weights '{weight_file}' are not a state dict")
+        sd = load_weight_file(weight_file, arch.upper())
         sd = {k[len("features."):]: v for k, v in sd.items() if k.startswith("features.")}
         try:
             missing, _ = self.features.load_state_dict(sd, strict=False)
