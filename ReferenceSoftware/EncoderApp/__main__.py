@@ -27,6 +27,8 @@ OPTIONS = [
     Option("IntraQP", int, 27, "QP of the IRAP key pictures"),
     Option("BaseLayerQP", int, 50, "QP of the low-delay P base-layer pictures (paper: 44..50)"),
     Option("IntraPeriod", int, 0, "key-picture refresh period in pictures (0 = first picture only)"),
+    flag("BaseLayerQPCascade", 0, "HM low-delay P QP cascade on the base layer (GOP 8, offsets 5,4,5,4,5,4,5,1 "
+         "+ model offset) instead of constant BaseLayerQP"),
     Option("BaseLayerCodec", str, "hevc", "hevc or vvc; vvc needs ExternalEncoderCommand (hevc: x265 unless one is given)",
            choices=("hevc", "vvc")),
     Option("ExternalEncoderCommand", str, "", "external base-layer encoder command (e.g. vvencapp, VTM or HM), with {input} {output} {width} "
@@ -87,12 +89,17 @@ def run(cfg) -> int:
     reader = VideoReader(in_path, cfg.SourceWidth, cfg.SourceHeight, cfg.FrameRate or None)
     info = reader.info
     rate = Fraction(cfg.FrameRate).limit_denominator(1001) if cfg.FrameRate else info.frame_rate
+    n_total = min(cfg.FramesToBeEncoded or info.num_frames, info.num_frames - cfg.FrameSkip)
+    if n_total <= 0:
+        raise InputError(f"'{in_path}' has {info.num_frames} pictures; FrameSkip {cfg.FrameSkip} leaves none")
     model_path = resolve_resource(cfg.ModelFile)
     model, meta = load_model(model_path)
     model_name, sha = meta.get("model_name", "model"), meta["sha256"]
     if not cfg.ExternalEncoderCommand and cfg.BaseLayerCodec == "hevc":
+        from EncoderLib.qp_cascade import lowdelay_p_qps
+        qps = lowdelay_p_qps(n_total, cfg.BaseLayerQP, cfg.IntraQP, cfg.IntraPeriod) if cfg.BaseLayerQPCascade else None
         bl = X265BaseLayerEncoder(info.width, info.height, rate, cfg.IntraQP, cfg.BaseLayerQP, cfg.IntraPeriod,
-                                  cfg.SEIDecodedPictureHash, cfg.X265Preset, cfg.X265Params)
+                                  cfg.SEIDecodedPictureHash, cfg.X265Preset, cfg.X265Params, picture_qps=qps)
     else:
         from EncoderLib.external_encoder import ExternalBaseLayerEncoder
         bl = ExternalBaseLayerEncoder(cfg.ExternalEncoderCommand, cfg.BaseLayerCodec, info.width, info.height, rate,
@@ -104,7 +111,6 @@ def run(cfg) -> int:
     out_dir = os.path.dirname(os.path.abspath(cfg.BitstreamFile))
     if not os.path.isdir(out_dir):
         raise InputError(f"output directory '{out_dir}' does not exist")
-    n_total = min(cfg.FramesToBeEncoded or info.num_frames, info.num_frames - cfg.FrameSkip)
     print(f"EncoderApp: {in_path} {info.width}x{info.height} {float(rate):.3f} fps, {max(n_total, 0)} pictures; "
           f"IntraQP {cfg.IntraQP}, BaseLayerQP {cfg.BaseLayerQP}, IntraPeriod {cfg.IntraPeriod}; "
           f"model {model_name} sha256 {sha}")

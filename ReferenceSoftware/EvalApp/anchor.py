@@ -9,7 +9,6 @@ cascade would flatter any new codec by tens of percent.
 """
 from __future__ import annotations
 
-import math
 import time
 from fractions import Fraction
 
@@ -19,25 +18,14 @@ from CommonLib.base_layer_decoder import BaseLayerDecoder
 from CommonLib.metrics import ms_ssim_y, psnr_y
 from CommonLib.video_io import VideoReader
 from EncoderLib.base_layer_encoder import X265BaseLayerEncoder
+from EncoderLib.qp_cascade import lowdelay_p_qps
 
-LDP_QP_OFFSETS = (5, 4, 5, 4, 5, 4, 5, 1)
-LDP_MODEL_OFFSET, LDP_MODEL_SCALE = -6.5, 0.2590
 INTRA_QP_OFFSET = -1
 
 
 def hm_lowdelay_p_qps(num: int, qp: int) -> list[int]:
-    """Per-picture QPs of HM's low-delay P configuration (one intra picture, then GOPs of 8)."""
-    out = []
-    for i in range(num):
-        if i == 0:
-            q = qp + INTRA_QP_OFFSET
-        else:
-            pos = (i - 1) % 8
-            q = qp + LDP_QP_OFFSETS[pos]
-            if pos < 7:
-                q += math.floor(min(3.0, max(0.0, LDP_MODEL_OFFSET + LDP_MODEL_SCALE * q)) + 0.5)
-        out.append(min(51, max(0, q)))
-    return out
+    """Per-picture QPs of HM's low-delay P configuration (one intra picture at QP - 1, then GOPs of 8)."""
+    return lowdelay_p_qps(num, qp, qp + INTRA_QP_OFFSET)
 
 
 def code_hevc_anchor_point(seq: dict, qp: int, frames: int = 0, metrics=None) -> dict:

@@ -16,12 +16,14 @@ from CommonLib.network.model_file import load_model
 from CommonLib.video_io import VideoReader
 from EncoderLib.base_layer_encoder import X265BaseLayerEncoder
 from EncoderLib.encoder import EncoderSettings, HdacHfEncoder
+from EncoderLib.qp_cascade import lowdelay_p_qps
 
 BASE_METRICS = {"psnr_y": psnr_y, "ms_ssim_y": ms_ssim_y}
 
 
 def code_hdac_point(seq: dict, model_path: str, base_qp: int, intra_qp: int, frames: int = 0,
-                    precision: int = 7, fusion: bool = True, intra_period: int = 0, metrics=None) -> dict:
+                    precision: int = 7, fusion: bool = True, intra_period: int = 0, metrics=None,
+                    cascade: bool = False) -> dict:
     """Encode ``seq`` and measure it; hash SEI messages off (rate as in the CTC).
 
     ``kbps`` counts every byte of the bitstream. ``kbps_animation`` counts what an
@@ -32,8 +34,10 @@ def code_hdac_point(seq: dict, model_path: str, base_qp: int, intra_qp: int, fra
     reader = VideoReader(seq["path"])
     rate = Fraction(seq.get("fps") or reader.info.frame_rate).limit_denominator(1001)
     model, meta = load_model(model_path)
+    n = min(frames or reader.info.num_frames, reader.info.num_frames)
+    qps = lowdelay_p_qps(n, base_qp, intra_qp, intra_period) if cascade else None
     bl = X265BaseLayerEncoder(reader.info.width, reader.info.height, rate, intra_qp, base_qp, intra_period,
-                              picture_hash=0)
+                              picture_hash=0, picture_qps=qps)
     enc = HdacHfEncoder(EncoderSettings(precision=precision, generated_picture_hash=False, fusion=fusion),
                         bl, model, model_path, meta["sha256"], meta.get("model_name", "model"))
     gen_rows, base_rows = [], []
@@ -60,7 +64,7 @@ def code_hdac_point(seq: dict, model_path: str, base_qp: int, intra_qp: int, fra
     n = len(gen_rows)
     seconds = n / float(rate)
     res = {"sequence": seq["name"], "model": meta.get("model_name"), "model_sha256": meta["sha256"],
-           "base_qp": base_qp, "intra_qp": intra_qp, "fusion": int(fusion), "frames": n,
+           "base_qp": base_qp, "intra_qp": intra_qp, "fusion": int(fusion), "cascade": int(cascade), "frames": n,
            "kbps": bits["all"] / seconds / 1000, "gfv_sei_kbps": bits["sei"] / seconds / 1000,
            "kbps_animation": bits["animation"] / seconds / 1000, "encode_fps": n / dt}
     for j, k in enumerate(metrics):
