@@ -2,7 +2,6 @@
 import csv
 import os
 
-import numpy as np
 import pytest
 
 from CommonLib.video_io import VideoReader

@@ -6,7 +6,7 @@ import torch
 from CommonLib.errors import ModelError
 from CommonLib.network.config import tiny_config
 from CommonLib.network.hdac_hf import HdacHfModel
-from CommonLib.network.model_file import load_model, read_metadata, save_model, sha256_file
+from CommonLib.network.model_file import load_model, save_model, sha256_file
 
 
 def test_save_load_round_trip_and_sha256(tmp_path):
@@ -49,7 +49,7 @@ def test_bad_model_files(tmp_path):
 
 def test_shipped_models_verify(tmp_path):
     from CommonLib.model_registry import MODEL_DIR
-    import glob, os
+    import os
     index = os.path.join(MODEL_DIR, "models.json")
     assert os.path.exists(index), "the shipped model index is missing"
     entries = json.load(open(index))

@@ -19,7 +19,6 @@ class BaseLayerDecoder:
             raise BitstreamError(f"unknown base-layer codec '{codec}'")
         self.cc = av.CodecContext.create(FFMPEG_DECODERS[codec], "r")
         self.cc.thread_count = 1
-        self.cc.thread_type = "NONE" if hasattr(self.cc, "thread_type") else None
         self.codec = codec
 
     def _convert(self, frames):

@@ -16,7 +16,6 @@ failed run never leaves a partly written file under the requested name.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Iterator

@@ -7,7 +7,6 @@ that stopped early, or an MD5 mismatch.
 from __future__ import annotations
 
 import csv
-import os
 import sys
 import time
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from CommonLib import nal_unit as nu
 from CommonLib.gfv_sei import GFV_PAYLOAD_TYPE
-from CommonLib.keypoint_coding import DecodedGfvPicture, GfvDecodingState
+from CommonLib.keypoint_coding import GfvDecodingState
 from CommonLib.picture_hash_sei import (is_generated_picture_md5, read_decoded_picture_hash,
                                         read_generated_picture_md5)
 from CommonLib.sei_message import parse_sei_nal_unit

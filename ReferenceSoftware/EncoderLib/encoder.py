@@ -11,7 +11,6 @@ picture's VCL NAL units.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 from CommonLib import nal_unit as nu

@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 
-import torch
 
 from CommonLib.errors import ModelError
 from CommonLib.network.config import NetworkConfig
