@@ -41,9 +41,12 @@ def test_training_loop_checkpoints_and_resume(seq_list, tmp_path, capsys):
     # the test split is never used for training
     out = capsys.readouterr().out
     assert "2 training clips" in out
-    assert trainer_main(_args(seq_list, tmp_path, "--Steps", "4", "--Resume", "1")) == 0
+    assert trainer_main(_args(seq_list, tmp_path, "--Steps", "4", "--Resume", "1", "--LrDecaySteps", "3")) == 0
     assert "resumed from step 2" in capsys.readouterr().out
     assert json.load(open(tmp_path / "run" / "checkpoint.json"))["step"] == 4
+    import torch
+    state = torch.load(tmp_path / "run" / "checkpoint_state.pt", weights_only=True)
+    assert state["optimizer"]["param_groups"][0]["lr"] == pytest.approx(2e-5)      # decayed x0.1 at step 3
 
 
 def test_trainer_bad_options(seq_list, tmp_path, capsys):

@@ -26,6 +26,8 @@ OPTIONS = [
     Option("Steps", int, 4000, "total optimisation steps"),
     Option("BatchSize", int, 4, "samples per step"),
     Option("LearningRate", float, 2e-4, "Adam learning rate"),
+    Option("LrDecaySteps", str, "", "comma-separated steps at which the learning rate is multiplied by LrDecayFactor"),
+    Option("LrDecayFactor", float, 0.1, "learning-rate decay factor"),
     Option("Seed", int, 1, "random seed"),
     Option("BaseDropout", float, 0.25, "probability of zeroing the base-layer features"),
     Option("WeightMSE", float, 100.0, "MSE weight"),
@@ -80,6 +82,10 @@ def run(cfg) -> int:
         qps = [int(q) for q in cfg.BaseLayerQPs.split(",")]
     except ValueError:
         raise ConfigError(f"BaseLayerQPs '{cfg.BaseLayerQPs}' is not a comma-separated list of integers") from None
+    try:
+        [int(v) for v in cfg.LrDecaySteps.split(",") if v.strip()]
+    except ValueError:
+        raise ConfigError(f"LrDecaySteps '{cfg.LrDecaySteps}' is not a comma-separated list of integers") from None
     net_cfg = preset(cfg.NetworkConfig, cfg.HfFilter)
     net_cfg.generator.hf_order = cfg.HfOrder
     net_cfg.generator.hf_l2norm = bool(cfg.HfL2Norm)

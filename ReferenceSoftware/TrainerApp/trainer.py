@@ -71,6 +71,7 @@ class Trainer:
         self.disc = PatchDiscriminator().to(self.device) if cfg.WeightGan > 0 else None
         self.opt_d = torch.optim.Adam(self.disc.parameters(), lr=cfg.LearningRate, betas=(0.5, 0.999)) \
             if self.disc is not None else None
+        self.lr_decay_steps = [int(v) for v in cfg.LrDecaySteps.split(",") if v.strip()]
         os.makedirs(cfg.OutputDir, exist_ok=True)
         self.ckpt_model = os.path.join(cfg.OutputDir, "checkpoint.safetensors")
         self.ckpt_state = os.path.join(cfg.OutputDir, "checkpoint_state.pt")
@@ -108,8 +109,15 @@ class Trainer:
         return True
 
     # --- one step ---------------------------------------------------------------
+    def learning_rate(self, step: int) -> float:
+        """LearningRate x LrDecayFactor^(number of LrDecaySteps <= step)."""
+        n = sum(step >= s for s in self.lr_decay_steps)
+        return self.cfg.LearningRate * self.cfg.LrDecayFactor ** n
+
     def train_step(self):
         cfg = self.cfg
+        for group in self.opt.param_groups + (self.opt_d.param_groups if self.opt_d is not None else []):
+            group["lr"] = self.learning_rate(self.step)
         (key, key_src, base, target), lam = self.sampler.batch(cfg.BatchSize)
         key, key_src, base, target = (t.to(self.device).contiguous(memory_format=self.memory_format)
                                       for t in (key, key_src, base, target))
