@@ -37,7 +37,7 @@ OPTIONS = [
     Option("X265Params", str, "", "extra x265 parameters (key=value:key=value)"),
     Option("ModelFile", str, DEFAULT_MODEL, "HDAC-HF model file (.safetensors)"),
     Option("GfvId", int, 0, "gfv_id of every GFV SEI message"),
-    Option("KeypointPrecision", int, 7, "P = gfv_coordinate_precision_factor_minus1 + 1 (fractional bits)"),
+    Option("KeypointPrecision", int, 8, "P = gfv_coordinate_precision_factor_minus1 + 1 (fractional bits)"),
     flag("KeypointPrediction", 1, "gfv_kps_pred_flag: predict keypoints (1) or code them absolutely (0)"),
     flag("Fusion", 1, "gfv_fusion_pic_flag: fuse the base layer (1) or animation-only (0)"),
     Option("NoFusionPictures", str, "", "pictures coded without fusion, e.g. '4-7,12'"),

@@ -45,7 +45,7 @@ class EncodedPicture:
 @dataclass
 class EncoderSettings:
     gfv_id: int = 0
-    precision: int = 7
+    precision: int = 8
     kps_pred: bool = True
     generated_picture_hash: bool = True
     unknown_sei: bool = False

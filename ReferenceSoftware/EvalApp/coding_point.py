@@ -22,7 +22,7 @@ BASE_METRICS = {"psnr_y": psnr_y, "ms_ssim_y": ms_ssim_y}
 
 
 def code_hdac_point(seq: dict, model_path: str, base_qp: int, intra_qp: int, frames: int = 0,
-                    precision: int = 7, fusion: bool = True, intra_period: int = 0, metrics=None,
+                    precision: int = 8, fusion: bool = True, intra_period: int = 0, metrics=None,
                     cascade: bool = False) -> dict:
     """Encode ``seq`` and measure it; hash SEI messages off (rate as in the CTC).
 
