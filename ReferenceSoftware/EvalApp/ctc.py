@@ -93,8 +93,9 @@ def run_ctc(seqs, opts, progress=True) -> list[dict]:
     pts = plan_points(seqs, opts)
     done = [json.load(open(p["file"])) for p in pts if os.path.exists(p["file"])]
     todo = [(p, opts["frames"], opts["metrics"], opts.get("weights")) for p in pts if not os.path.exists(p["file"])]
-    # longest first keeps both workers busy
-    todo.sort(key=lambda t: (t[0]["config"] == "HEVC", -t[0]["seq"].get("frames", 0)))
+    # sequence by sequence (a run stopped early leaves whole sequences), the slow HDAC points first
+    order = {s["name"]: i for i, s in enumerate(seqs)}
+    todo.sort(key=lambda t: (order[t[0]["seq"]["name"]], t[0]["config"] == "HEVC"))
     with tqdm(total=len(pts), initial=len(done), desc="CTC points", disable=not progress) as bar:
         if opts["jobs"] > 1 and len(todo) > 1:
             with ProcessPoolExecutor(opts["jobs"]) as ex:
