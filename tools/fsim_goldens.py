@@ -77,43 +77,16 @@ def clip_picture() -> np.ndarray:
     return next(VideoReader(CLIP).frames(count=1)).to_rgb()
 
 
-def add_noise(rgb: np.ndarray, sigma: float, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    noisy = rgb.astype(np.float64) + rng.normal(0.0, sigma, rgb.shape)
-    return np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
-
-
-def box_blur3(rgb: np.ndarray) -> np.ndarray:
-    """3x3 mean, edge samples replicated, rounded half up in integers."""
-    _, h, w = rgb.shape
-    p = np.pad(rgb.astype(np.int64), ((0, 0), (1, 1), (1, 1)), mode="edge")
-    s = sum(p[:, i:i + h, j:j + w] for i in range(3) for j in range(3))
-    return ((s + 4) // 9).astype(np.uint8)
-
-
-def synthetic_pair(h: int, w: int, seed: int):
-    """Integer ramps, checkerboard, saw tooth and random rectangles; distorted
-    by uniform integer noise in [-20, 20] and a colour cast (R +10, B -15)."""
-    rng = np.random.default_rng(seed)
-    rows = np.arange(h)[:, None]
-    cols = np.arange(w)[None, :]
-    ref = np.empty((3, h, w), np.int64)
-    ref[0] = (rows * 255) // (h - 1) + 0 * cols
-    ref[1] = ((rows // 8 + cols // 8) % 2) * 160 + 40
-    ref[2] = (3 * cols + rows) % 256
-    for _ in range(12):
-        y0 = int(rng.integers(0, h - 8))
-        x0 = int(rng.integers(0, w - 8))
-        rh = int(rng.integers(4, h // 3))
-        rw = int(rng.integers(4, w // 3))
-        ref[:, y0:y0 + rh, x0:x0 + rw] = rng.integers(0, 256, size=(3, 1, 1))
-    dist = ref + rng.integers(-20, 21, size=ref.shape)
-    dist[0] += 10
-    dist[2] -= 15
-    return ref.astype(np.uint8), np.clip(dist, 0, 255).astype(np.uint8)
+def _recipes():
+    """The test's own input recipes (tests/test_fsim.py), so that the goldens are computed on exactly its inputs."""
+    sys.path.insert(0, os.path.join(ROOT, "tests"))
+    sys.path.insert(0, os.path.join(ROOT, "ReferenceSoftware"))
+    import test_fsim
+    return test_fsim.add_noise, test_fsim.box_blur3, test_fsim.synthetic_pair
 
 
 def test_pairs():
+    add_noise, box_blur3, synthetic_pair = _recipes()
     pic = clip_picture()
     return {
         "a_clip_noise8": (pic, add_noise(pic, 8.0, seed=0)),
@@ -162,6 +135,7 @@ def main():
         extra = {}
         if os.path.isfile(MP4):
             import av
+            add_noise, box_blur3, _ = _recipes()
             with av.open(MP4) as c:
                 frame = next(c.decode(video=0)).to_ndarray(format="rgb24")
             mp4 = np.ascontiguousarray(frame.transpose(2, 0, 1)[:, :256, :256])
