@@ -23,7 +23,7 @@ OPTIONS = [
     flag("SEIDecodedPictureHash", 1, "check generated pictures (and the base layer) against their MD5 SEI"),
     Option("ModelFile", str, "", "model file to use instead of the shipped one the bitstream names"),
     Option("BaseLayerCodec", str, "hevc", "hevc or vvc", choices=("hevc", "vvc")),
-    Option("OutputFrameRate", float, 0.0, "frame rate written to .y4m (0 = from the bitstream, else 25)", "fr"),
+    Option("OutputFrameRate", float, 0.0, "frame rate written to .y4m headers (0 = 25)", "fr"),
     Option("Threads", int, 0, "torch threads (0 = default)"),
     flag("Verbose", 1, "one line per picture"),
 ]
