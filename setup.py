@@ -8,7 +8,7 @@ setup(
     python_requires=">=3.10",
     package_dir={"": "ReferenceSoftware"},
     packages=find_packages("ReferenceSoftware"),
-    package_data={"CommonLib": ["resources/models/*.safetensors", "resources/models/*.json",
+    package_data={"CommonLib": ["resources/models/*.safetensors", "resources/models/*.hfim", "resources/models/*.json",
                                 "resources/clips/*.y4m", "resources/*.yaml"]},
     include_package_data=True,
     install_requires=[

@@ -39,8 +39,9 @@ def parse_model_uri(tag: str, uri: str) -> tuple[str, str]:
 
 
 def shipped_models() -> dict[str, str]:
-    """sha256 -> path of every model file shipped in resources/models."""
-    return {sha256_file(p): p for p in sorted(glob.glob(os.path.join(MODEL_DIR, "*.safetensors")))}
+    """sha256 -> path of every model file shipped in resources/models (integer .hfim and float .safetensors)."""
+    files = sorted(glob.glob(os.path.join(MODEL_DIR, "*.hfim")) + glob.glob(os.path.join(MODEL_DIR, "*.safetensors")))
+    return {sha256_file(p): p for p in files}
 
 
 def find_model(sha256: str, user_file: str = "") -> str:

@@ -21,7 +21,10 @@ OPTIONS = [
     Option("TraceFile", str, "", "SEI syntax trace ('name  ue(v) : value')"),
     Option("OplFile", str, "", "output picture log (CSV: one line per picture with its MD5)"),
     flag("SEIDecodedPictureHash", 1, "check generated pictures (and the base layer) against their MD5 SEI"),
-    Option("ModelFile", str, "", "model file to use instead of the shipped one the bitstream names"),
+    Option("ModelFile", str, "", "integer model file to use instead of the shipped one the bitstream names"),
+    flag("FloatInference", 0, "generate with the float network the integer model was converted from "
+         "(non-normative; generated pictures are then not checked against their MD5 SEI)"),
+    Option("FloatModelFile", str, "", "float model file for FloatInference (empty = the shipped one)"),
     Option("BaseLayerCodec", str, "hevc", "hevc or vvc", choices=("hevc", "vvc")),
     Option("OutputFrameRate", float, 0.0, "frame rate written to .y4m headers (0 = 25)", "fr"),
     Option("Threads", int, 0, "torch threads (0 = default)"),
@@ -47,6 +50,7 @@ def run(cfg) -> int:
     n = bits = sei_bits = 0
     with TraceFile(cfg.TraceFile) as trace:
         dec = HdacHfDecoder(cfg.BaseLayerCodec, cfg.ModelFile, bool(cfg.SEIDecodedPictureHash), trace,
+                            float_inference=bool(cfg.FloatInference), float_model_file=cfg.FloatModelFile,
                             log=lambda s: print(f"DecoderApp: {s}"))
         try:
             if cfg.OplFile:
@@ -69,6 +73,8 @@ def run(cfg) -> int:
                     writers["bl"].write(pic.base_picture)
                 if not cfg.SEIDecodedPictureHash:
                     check = "not checked"
+                elif cfg.FloatInference and not pic.out.is_key:
+                    check = "not checked (float)"
                 elif pic.md5_expected is None:
                     check = "no MD5 SEI"
                 else:

@@ -53,14 +53,14 @@ def read_bitstream(path: str) -> bytes:
 
 class HdacHfDecoder:
     def __init__(self, codec: str = "hevc", model_file: str = "", check_base_hash: bool = True,
-                 trace=None, log=None):
+                 trace=None, log=None, float_inference: bool = False, float_model_file: str = ""):
         if codec not in nu.CODECS:
             raise InputError(f"unknown base-layer codec '{codec}'")
         self.codec = codec
         self.check_base_hash = check_base_hash
         self.trace = trace
         self.gfv_state = GfvDecodingState()
-        self.reconstructor = PictureReconstructor(model_file, log)
+        self.reconstructor = PictureReconstructor(model_file, log, float_inference, float_model_file)
 
     def decode(self, data: bytes):
         """Yields :class:`DecodedPicture` in output order."""

@@ -6,9 +6,10 @@ fractional bits), and, when FusionFlag is 1, the decoded base-layer picture
 of the same access unit. Output: an 8-bit R'G'B' picture,
 ``clip(floor(255 x + 1/2), 0, 255)`` of the network output x.
 
-The float process is exact only on one machine with one software setup; the
-integer process that makes it bit-exact everywhere is the subject of the
-fixed-point decoding issue.
+Non-normative: the float network is exact only on one machine with one
+software setup. The normative process is the integer one
+(:mod:`DecoderLib.integer_picture_generator`); the apps use this class only
+with ``--FloatInference 1``, and never hash its output.
 """
 from __future__ import annotations
 
@@ -34,8 +35,11 @@ def keypoints_to_tensor(q: np.ndarray, precision: int) -> torch.Tensor:
 class PictureGenerator:
     """Generates pictures from one key picture; ``set_key`` at every base picture."""
 
+    normative = False
+
     def __init__(self, model: HdacHfModel):
         self.model = model.eval()
+        self.num_kp = model.cfg.kp.num_kp
         self.key = None
         self.kp_key = None
 

@@ -3,8 +3,10 @@
 For each access unit, given its decoded GFV SEI message and its decoded
 base-layer picture:
 
-* base picture (gfv_base_picture_flag = 1, IRAP picture): the model named by
-  gfv_uri is loaded (SHA-256 verified); the output picture is the decoded
+* base picture (gfv_base_picture_flag = 1, IRAP picture): the integer model
+  named by gfv_uri is loaded (SHA-256 verified) and drives the normative
+  integer generation process (``float_inference`` swaps in the float network
+  the integer model was converted from: non-normative, never hashed); the output picture is the decoded
   picture itself, and it becomes the key picture of the following pictures;
 * other pictures: the generated picture from key picture + keypoints, with
   the decoded picture as base layer when FusionFlag = 1 (else animation-only).
@@ -19,11 +21,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from CommonLib.errors import BitstreamError
+from CommonLib.errors import BitstreamError, ModelError
+from CommonLib.fixed_point.int_model_file import IntegerModelFile, is_integer_model_file
 from CommonLib.keypoint_coding import DecodedGfvPicture
 from CommonLib.model_registry import find_model, parse_model_uri
 from CommonLib.network.model_file import load_model
 from CommonLib.video_io import YuvPicture
+from DecoderLib.integer_picture_generator import IntegerPictureGenerator
 from DecoderLib.picture_generator import PictureGenerator
 
 
@@ -37,13 +41,16 @@ class OutputPicture:
 
 
 class PictureReconstructor:
-    def __init__(self, model_file: str = "", log=None):
+    def __init__(self, model_file: str = "", log=None, float_inference: bool = False, float_model_file: str = ""):
         self.model_file = model_file
+        self.float_inference = float_inference
+        self.float_model_file = float_model_file
         self.log = log
         self._models = {}
         self.generator: PictureGenerator | None = None
         self.model_sha256 = None
         self.model_name = None
+        self.normative = not float_inference
 
     def _load(self, gfv: DecodedGfvPicture) -> None:
         m = gfv.sei
@@ -54,11 +61,28 @@ class PictureReconstructor:
         name, sha = parse_model_uri(m.gfv_uri_tag, m.gfv_uri)
         if sha not in self._models:
             path = find_model(sha, self.model_file)
-            model, meta = load_model(path, sha)
-            self._models[sha] = PictureGenerator(model)
+            if not is_integer_model_file(path):
+                if not self.float_inference:
+                    raise ModelError(f"the bitstream names model sha256 {sha} ({path}), a float model file; the "
+                                     "normative process needs an integer model (decode with --FloatInference 1 "
+                                     "for the non-normative float network)")
+                model, meta = load_model(path, sha)
+                self._models[sha] = PictureGenerator(model)
+                desc = f"float model {meta.get('model_name', name)}"
+            else:
+                imf = IntegerModelFile(path, sha)
+                if self.float_inference:
+                    fpath = find_model(imf.source_model_sha256, self.float_model_file)
+                    model, _ = load_model(fpath, imf.source_model_sha256)
+                    self._models[sha] = PictureGenerator(model)
+                    desc = f"float network {fpath} (non-normative) of integer model {imf.model_name}"
+                else:
+                    self._models[sha] = IntegerPictureGenerator(imf.network())
+                    desc = f"integer model {imf.model_name}"
             if self.log:
-                self.log(f"model {meta.get('model_name', name)} sha256 {sha} ({path})")
+                self.log(f"{desc} sha256 {sha} ({path})")
         self.generator = self._models[sha]
+        self.normative = self.generator.normative
         self.model_sha256, self.model_name = sha, name
 
     def picture(self, index: int, gfv: DecodedGfvPicture, decoded: YuvPicture, irap: bool) -> OutputPicture:
@@ -73,9 +97,9 @@ class PictureReconstructor:
             return OutputPicture(index, key_rgb, decoded, True, False)
         if self.generator is None or self.generator.key is None:
             raise BitstreamError(f"picture {index}: no key picture before this GFV message")
-        if gfv.keypoints.shape[1] != 2 or gfv.keypoints.shape[0] != self.generator.kp_key.shape[1]:
+        if gfv.keypoints.shape[1] != 2 or gfv.keypoints.shape[0] != self.generator.num_kp:
             raise BitstreamError(f"picture {index}: {gfv.keypoints.shape[0]} keypoints, the model needs "
-                                 f"{self.generator.kp_key.shape[1]} (x, y) keypoints")
+                                 f"{self.generator.num_kp} (x, y) keypoints")
         fusion = bool(gfv.fusion_flag)
         base_rgb = decoded.to_rgb() if fusion else None
         rgb = self.generator.generate(gfv.keypoints, gfv.precision, base_rgb)

@@ -12,7 +12,7 @@ from CommonLib.app_config import Option, flag, resolve_resource
 from CommonLib.app_main import TraceFile, run_app
 from CommonLib.errors import ConfigError, InputError
 
-DEFAULT_MODEL = "resource:models/hdac_hf_small.safetensors"
+DEFAULT_MODEL = "resource:models/hdac_hf_small.hfim"
 DEFAULT_INPUT = "resource:clips/ctc01_lp_d6_256x256_30_32f.y4m"
 
 OPTIONS = [
@@ -35,7 +35,11 @@ OPTIONS = [
            "{height} {fps} {frames} {qp} {intra_qp} {intra_period}"),
     Option("X265Preset", str, "medium", "x265 preset"),
     Option("X265Params", str, "", "extra x265 parameters (key=value:key=value)"),
-    Option("ModelFile", str, DEFAULT_MODEL, "HDAC-HF model file (.safetensors)"),
+    Option("ModelFile", str, DEFAULT_MODEL, "HDAC-HF integer model file (.hfim), named in the bitstream"),
+    flag("FloatInference", 0, "reconstruct with the float network the integer model was converted from "
+         "(non-normative; the generated-picture MD5 SEI is then not written)"),
+    Option("FloatModelFile", str, "", "float model file for FloatInference (empty = the shipped one the integer "
+           "model names)"),
     Option("GfvId", int, 0, "gfv_id of every GFV SEI message"),
     Option("KeypointPrecision", int, 8, "P = gfv_coordinate_precision_factor_minus1 + 1 (fractional bits)"),
     flag("KeypointPrediction", 1, "gfv_kps_pred_flag: predict keypoints (1) or code them absolutely (0)"),
@@ -72,7 +76,7 @@ def run(cfg) -> int:
 
     from tqdm import tqdm
 
-    from CommonLib.network.model_file import load_model
+    from EncoderLib.encoder_model import open_encoder_model
     from CommonLib.video_io import VideoReader, VideoWriter
     from EncoderLib.base_layer_encoder import X265BaseLayerEncoder
     from EncoderLib.encoder import EncoderSettings, HdacHfEncoder
@@ -93,8 +97,10 @@ def run(cfg) -> int:
     if n_total <= 0:
         raise InputError(f"'{in_path}' has {info.num_frames} pictures; FrameSkip {cfg.FrameSkip} leaves none")
     model_path = resolve_resource(cfg.ModelFile)
-    model, meta = load_model(model_path)
-    model_name, sha = meta.get("model_name", "model"), meta["sha256"]
+    model = open_encoder_model(model_path)
+    model_name, sha = model.name, model.sha256
+    if cfg.FloatInference and cfg.SEIGeneratedPictureHash:
+        print("EncoderApp: warning: FloatInference 1: the generated-picture MD5 SEI is not written", file=sys.stderr)
     if not cfg.ExternalEncoderCommand and cfg.BaseLayerCodec == "hevc":
         from EncoderLib.qp_cascade import lowdelay_p_qps
         qps = lowdelay_p_qps(n_total, cfg.BaseLayerQP, cfg.IntraQP, cfg.IntraPeriod) if cfg.BaseLayerQPCascade else None
@@ -121,7 +127,8 @@ def run(cfg) -> int:
     ok = False
     try:
         with TraceFile(cfg.TraceFile) as trace, open(tmp, "wb") as bs:
-            enc = HdacHfEncoder(settings, bl, model, model_path, sha, model_name, cfg.BaseLayerCodec, trace)
+            enc = HdacHfEncoder(settings, bl, model, cfg.BaseLayerCodec, trace, None, bool(cfg.FloatInference),
+                                resolve_resource(cfg.FloatModelFile) if cfg.FloatModelFile else "")
             bar = tqdm(total=n_total, desc="encode", unit="pic", disable=not cfg.Progress, file=sys.stderr,
                        leave=False)
 

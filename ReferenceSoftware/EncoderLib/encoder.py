@@ -23,6 +23,7 @@ from CommonLib.picture_hash_sei import md5_planes, write_generated_picture_md5
 from CommonLib.sei_message import make_sei_nal_unit
 from DecoderLib.access_units import split_access_units
 from DecoderLib.picture_reconstructor import OutputPicture, PictureReconstructor
+from EncoderLib.encoder_model import EncoderModel
 from DecoderLib.sei_parser import USER_DATA_UNREGISTERED, parse_access_unit_sei, sei_header_trace, trace_line
 from EncoderLib.keypoint_extractor import KeypointExtractor
 
@@ -54,8 +55,9 @@ class EncoderSettings:
 
 
 class HdacHfEncoder:
-    def __init__(self, settings: EncoderSettings, base_encoder, model, model_file: str, model_sha256: str,
-                 model_name: str, codec: str = "hevc", trace=None, log=None):
+    def __init__(self, settings: EncoderSettings, base_encoder, model: EncoderModel, codec: str = "hevc",
+                 trace=None, log=None, float_inference: bool = False, float_model_file: str = ""):
+        """``float_inference``: reconstruct with the float network (non-normative; no generated-picture MD5)."""
         self.s = settings
         self.bl_enc = base_encoder
         self.codec = codec
@@ -64,8 +66,10 @@ class HdacHfEncoder:
         self.enc_state = GfvDecodingState()
         self.dec_state = GfvDecodingState()
         self.bl_dec = BaseLayerDecoder(codec)
-        self.reconstructor = PictureReconstructor(model_file, log)
-        self.uri = model_uri(model_name, model_sha256)
+        self.reconstructor = PictureReconstructor(model.path, log, float_inference, float_model_file)
+        if float_inference:
+            self.s.generated_picture_hash = False
+        self.uri = model_uri(model.name, model.sha256)
         self.pending = []       # (index, keypoints) waiting for their access unit
         self.count = 0
 

@@ -12,7 +12,7 @@ from fractions import Fraction
 import numpy as np
 
 from CommonLib.metrics import ms_ssim_y, psnr_y
-from CommonLib.network.model_file import load_model
+from EncoderLib.encoder_model import open_encoder_model
 from CommonLib.video_io import VideoReader
 from EncoderLib.base_layer_encoder import X265BaseLayerEncoder
 from EncoderLib.encoder import EncoderSettings, HdacHfEncoder
@@ -33,13 +33,13 @@ def code_hdac_point(seq: dict, model_path: str, base_qp: int, intra_qp: int, fra
     metrics = dict(BASE_METRICS, **(metrics or {}))
     reader = VideoReader(seq["path"])
     rate = Fraction(seq.get("fps") or reader.info.frame_rate).limit_denominator(1001)
-    model, meta = load_model(model_path)
+    model = open_encoder_model(model_path)
     n = min(frames or reader.info.num_frames, reader.info.num_frames)
     qps = lowdelay_p_qps(n, base_qp, intra_qp, intra_period) if cascade else None
     bl = X265BaseLayerEncoder(reader.info.width, reader.info.height, rate, intra_qp, base_qp, intra_period,
                               picture_hash=0, picture_qps=qps)
     enc = HdacHfEncoder(EncoderSettings(precision=precision, generated_picture_hash=False, fusion=fusion),
-                        bl, model, model_path, meta["sha256"], meta.get("model_name", "model"))
+                        bl, model)
     gen_rows, base_rows = [], []
     bits = {"all": 0, "sei": 0, "animation": 0}
     t0 = time.time()

@@ -30,6 +30,7 @@ OPTIONS = [
     Option("LrDecayFactor", float, 0.1, "learning-rate decay factor"),
     Option("Seed", int, 1, "random seed"),
     Option("BaseDropout", float, 0.25, "probability of zeroing the base-layer features"),
+    Option("WeightL1", float, 1.0, "weight of the L1 pyramid (4 scales)"),
     Option("WeightMSE", float, 100.0, "MSE weight"),
     Option("WeightEdge", float, 1.0, "Laplacian edge L1 weight"),
     Option("WeightEquivariance", float, 10.0, "keypoint equivariance weight"),
@@ -45,6 +46,8 @@ OPTIONS = [
     Option("ValidateEvery", int, 500, "steps between validations (0 = never)"),
     Option("ValidationFrames", int, 8, "pictures per validation clip"),
     flag("Resume", 0, "continue from OutputDir's checkpoint"),
+    Option("InitModel", str, "", "model file whose weights start the training (fine-tuning); its architecture "
+           "must equal NetworkConfig/HfFilter; empty = random initialisation"),
     flag("Progress", 1, "progress bar"),
 ]
 
@@ -101,6 +104,8 @@ def run(cfg) -> int:
     print(f"TrainerApp: {len(train_clips)} training clips ({sum(len(c.source) for c in train_clips)} pictures), "
           f"{len(val_clips)} validation clips, network '{net_cfg.name}', HF filter {net_cfg.generator.hf_filter}")
     trainer = Trainer(cfg, net_cfg, train_clips, val_clips, qps)
+    if cfg.InitModel:
+        trainer.init_from(resolve_resource(cfg.InitModel))
     if cfg.Resume:
         trainer.resume()
     stats = trainer.run()

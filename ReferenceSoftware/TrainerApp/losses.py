@@ -1,6 +1,6 @@
 """Training losses that need no downloaded weights (brief section 3).
 
-* reconstruction: lambda_QP x [ sum over scales (1, 1/2, 1/4, 1/8) of L1 + w_mse MSE + w_edge L1 of Laplacians ]
+* reconstruction: lambda_QP x [ w_l1 x sum over scales (1, 1/2, 1/4, 1/8) of L1 + w_mse MSE + w_edge L1 of Laplacians ]
 * keypoint equivariance: random affine warps T, | T(kp(T^-1 x)) - kp(x) |_1 (weight w_eq)
 * optional VGG19 perceptual pyramid loss from a local weight file (``vgg19_perceptual``).
 """
@@ -15,12 +15,13 @@ from CommonLib.network.hf_shuttling import high_pass
 from CommonLib.network.vgg import VGG_CFG, VggFeatures
 
 
-def reconstruction_loss(out, target, lam, w_mse: float = 100.0, w_edge: float = 1.0, scales: int = 4):
+def reconstruction_loss(out, target, lam, w_mse: float = 100.0, w_edge: float = 1.0, scales: int = 4,
+                        w_l1: float = 1.0):
     """Per-sample weighted loss; ``lam`` (B,) is the QP-dependent weight."""
     per = torch.zeros(out.shape[0], device=out.device)
     o, t = out, target
-    for s in range(scales):
-        per = per + (o - t).abs().mean(dim=(1, 2, 3))
+    for s in range(scales if w_l1 else 0):
+        per = per + w_l1 * (o - t).abs().mean(dim=(1, 2, 3))
         if s < scales - 1:
             o, t = F.avg_pool2d(o, 2), F.avg_pool2d(t, 2)
     per = per + w_mse * ((out - target) ** 2).mean(dim=(1, 2, 3))

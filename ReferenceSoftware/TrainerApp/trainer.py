@@ -89,6 +89,16 @@ class Trainer:
             json.dump({"step": self.step, "numpy_rng": self.sampler.rng.bit_generator.state,
                        "history": self.history}, f)
 
+    def init_from(self, path: str):
+        """Start from the weights of a model file (fine-tuning); the architectures must be equal."""
+        from CommonLib.errors import ConfigError
+        model, _ = load_model(path)
+        if model.cfg.to_dict() != self.model.cfg.to_dict():
+            raise ConfigError(f"InitModel '{path}': its network configuration differs from NetworkConfig/HfFilter")
+        self.model.load_state_dict(model.state_dict())
+        self.model = self.model.to(memory_format=self.memory_format)
+        self.log(f"weights initialised from {path}")
+
     def resume(self) -> bool:
         if not os.path.exists(self.ckpt_json):
             return False
@@ -127,7 +137,7 @@ class Trainer:
         kp_det = self.model.kp_detector
         kp_key, kp_tgt = kp_det(key_src), kp_det(target)
         out, _, _ = self.model(key, base, kp_key, kp_tgt, use_base)
-        rec = reconstruction_loss(out, target, lam, cfg.WeightMSE, cfg.WeightEdge)
+        rec = reconstruction_loss(out, target, lam, cfg.WeightMSE, cfg.WeightEdge, w_l1=cfg.WeightL1)
         eq = equivariance_loss(kp_det, target, kp_tgt) if cfg.WeightEquivariance else torch.zeros(())
         loss = rec + cfg.WeightEquivariance * eq
         if self.vgg is not None:
