@@ -16,8 +16,8 @@ def example_clip():
 
 
 @pytest.fixture(scope="session")
-def tiny_model_file(tmp_path_factory):
-    """A randomly initialised tiny model (fixed seed) for plumbing tests."""
+def tiny_float_model_file(tmp_path_factory):
+    """A randomly initialised tiny float model (fixed seed) for plumbing tests."""
     import torch
     from CommonLib.network.config import tiny_config
     from CommonLib.network.hdac_hf import HdacHfModel
@@ -29,3 +29,28 @@ def tiny_model_file(tmp_path_factory):
     path = str(tmp_path_factory.mktemp("model") / "tiny.safetensors")
     save_model(model, path, "tiny_test")
     return path
+
+
+def convert_for_tests(float_path, out_path, clip, name="tiny_test", pictures=4):
+    """Integer model of ``float_path`` calibrated on the first pictures of ``clip`` (source as base layer)."""
+    import torch
+    from CommonLib.fixed_point.int_model_file import write_integer_model
+    from CommonLib.network.model_file import load_model
+    from CommonLib.video_io import VideoReader
+    from ConverterApp.converter import convert
+    model, meta = load_model(float_path)
+    pics = [torch.from_numpy(p.to_rgb()).float().unsqueeze(0) / 255
+            for p in VideoReader(clip).frames(count=pictures)]
+    kps = [model.detect(p) for p in pics]
+    samples = [(pics[0], b, kps[0], k) for b, k in zip(pics[1:], kps[1:])] + [(pics[0], None, kps[0], kps[-1])]
+    layers, consts, calib = convert(model, samples)
+    write_integer_model(out_path, name, model.cfg, layers, consts, model.kp_detector.state_dict(), meta["sha256"],
+                        {"test": True, "activation_q": calib["q"]})
+    return out_path
+
+
+@pytest.fixture(scope="session")
+def tiny_model_file(tmp_path_factory, tiny_float_model_file, example_clip):
+    """The integer model of ``tiny_float_model_file`` (what bitstreams name)."""
+    return convert_for_tests(tiny_float_model_file, str(tmp_path_factory.mktemp("imodel") / "tiny.hfim"),
+                             example_clip)

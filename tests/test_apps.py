@@ -135,15 +135,42 @@ def test_decoder_bad_arguments(argv, msg, capsys):
     _one_line_error(capsys, msg)
 
 
-def test_decoder_refuses_other_model(encoded, tmp_path, capsys):
+def test_decoder_refuses_other_model(encoded, tmp_path, capsys, example_clip):
     import torch
     from CommonLib.network.config import tiny_config
     from CommonLib.network.hdac_hf import HdacHfModel
     from CommonLib.network.model_file import save_model
+    from conftest import convert_for_tests
     torch.manual_seed(5)
     other = str(tmp_path / "other.safetensors")
     save_model(HdacHfModel(tiny_config()), other, "other")
     assert decoder_main(["-b", encoded["bin"], "--ModelFile", other]) == 1
+    _one_line_error(capsys, "requires model sha256")
+    other_int = convert_for_tests(other, str(tmp_path / "other.hfim"), example_clip, "other")
+    assert decoder_main(["-b", encoded["bin"], "--ModelFile", other_int]) == 1
+    _one_line_error(capsys, "requires model sha256")
+
+
+def test_float_inference_is_close_and_never_hashed(encoded, tiny_model_file, tiny_float_model_file, capsys):
+    import numpy as np
+    rc, out = decode(encoded, tiny_model_file, "--FloatInference", "1", "--FloatModelFile", tiny_float_model_file)
+    text = capsys.readouterr().out
+    assert rc == 0
+    assert "(OK)]" in text                       # the key picture (decoded, not generated) is still checked
+    assert text.count("not checked (float)") == N - len(range(0, N, 4)) and "ERROR" not in text   # IntraPeriod 4
+    a = np.fromfile(out, np.uint8).astype(int)
+    b = np.fromfile(encoded["rec"], np.uint8).astype(int)
+    assert a.shape == b.shape and np.abs(a - b).max() <= 3
+
+
+def test_encoder_refuses_float_model_file(tiny_float_model_file, tmp_path, capsys):
+    assert encoder_main(["--ModelFile", tiny_float_model_file, "-b", str(tmp_path / "x.bin"), "-f", "2"]) == 1
+    _one_line_error(capsys, "is not an integer model")
+
+
+def test_decoder_needs_float_inference_for_a_float_model_stream(encoded, tiny_float_model_file, capsys):
+    """The float file is refused as --ModelFile (its SHA-256 is not the one the stream names)."""
+    assert decoder_main(["-b", encoded["bin"], "--ModelFile", tiny_float_model_file]) == 1
     _one_line_error(capsys, "requires model sha256")
 
 

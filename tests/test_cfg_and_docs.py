@@ -9,6 +9,7 @@ from DecoderApp.__main__ import OPTIONS as DEC
 from EncoderApp.__main__ import OPTIONS as ENC
 from TrainerApp.__main__ import OPTIONS as TRAIN
 from EvalApp.__main__ import CTC_OPTIONS, GATES_OPTIONS
+from ConverterApp.__main__ import OPTIONS as CONVERT
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -35,7 +36,7 @@ def test_per_sequence_cfgs_cover_the_test_split():
     assert len(names) == 6
 
 
-@pytest.mark.parametrize("options", [ENC, DEC, TRAIN, CTC_OPTIONS, GATES_OPTIONS])
+@pytest.mark.parametrize("options", [ENC, DEC, TRAIN, CTC_OPTIONS, GATES_OPTIONS, CONVERT])
 def test_every_option_is_in_the_software_manual(options):
     manual = open(os.path.join(ROOT, "doc", "software_manual.md")).read()
     missing = [o.name for o in options if f"`{o.name}`" not in manual]

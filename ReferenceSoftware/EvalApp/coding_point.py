@@ -63,7 +63,7 @@ def code_hdac_point(seq: dict, model_path: str, base_qp: int, intra_qp: int, fra
     g, b = np.array(gen_rows), np.array(base_rows)
     n = len(gen_rows)
     seconds = n / float(rate)
-    res = {"sequence": seq["name"], "model": meta.get("model_name"), "model_sha256": meta["sha256"],
+    res = {"sequence": seq["name"], "model": model.name, "model_sha256": model.sha256, "float_model_sha256": model.source_model_sha256,
            "base_qp": base_qp, "intra_qp": intra_qp, "fusion": int(fusion), "cascade": int(cascade), "frames": n,
            "kbps": bits["all"] / seconds / 1000, "gfv_sei_kbps": bits["sei"] / seconds / 1000,
            "kbps_animation": bits["animation"] / seconds / 1000, "encode_fps": n / dt}

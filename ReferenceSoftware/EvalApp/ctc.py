@@ -20,6 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 from tqdm import tqdm
 
 from CommonLib.app_config import resolve_resource
+from CommonLib.network.model_file import sha256_file
 
 
 METRICS = ("psnr_y", "ms_ssim_y", "fsim", "msvgg", "lpips", "dists")
@@ -88,11 +89,28 @@ def _run(args):
     return run_point(*args)
 
 
+def _stored_point(p, model_sha: dict):
+    """The stored result of a point, or None when absent or made with another model than the cfg's."""
+    if not os.path.exists(p["file"]):
+        return None
+    with open(p["file"]) as f:
+        res = json.load(f)
+    if p["config"] != "HEVC":
+        path = resolve_resource(p["model"])
+        if path not in model_sha:
+            model_sha[path] = sha256_file(path) if os.path.isfile(path) else None
+        if res.get("model_sha256") != model_sha[path]:
+            return None
+    return res
+
+
 def run_ctc(seqs, opts, progress=True) -> list[dict]:
     os.makedirs(os.path.join(opts["out_dir"], "points"), exist_ok=True)
     pts = plan_points(seqs, opts)
-    done = [json.load(open(p["file"])) for p in pts if os.path.exists(p["file"])]
-    todo = [(p, opts["frames"], opts["metrics"], opts.get("weights")) for p in pts if not os.path.exists(p["file"])]
+    model_sha = {}
+    stored = [_stored_point(p, model_sha) for p in pts]
+    done = [r for r in stored if r is not None]
+    todo = [(p, opts["frames"], opts["metrics"], opts.get("weights")) for p, r in zip(pts, stored) if r is None]
     # sequence by sequence (a run stopped early leaves whole sequences), the slow HDAC points first
     order = {s["name"]: i for i, s in enumerate(seqs)}
     todo.sort(key=lambda t: (order[t[0]["seq"]["name"]], t[0]["config"] == "HEVC"))
