@@ -54,6 +54,7 @@ class ExactConv2d:
         self.padding, self.groups = padding, groups
         cout, cin_g, kh, kw = self.w.shape
         self.w_digits_n = digit_count(int(self.w.abs().max()) if self.w.numel() else 0)
+        self.x_max_abs = x_max_abs
         self.x_digits_n = 1 if x_max_abs <= 255 else 2
         if x_max_abs >= 1 << 15:
             raise ValueError("activations must be below 2^15 in magnitude")
@@ -78,7 +79,7 @@ class ExactConv2d:
         cout, cin_g, kh, kw = self.w.shape
         for _, wds in self.w_chunks:
             for i, d in enumerate(wds):
-                xd = 255 if self.x_digits_n > 1 else (1 << 15)
+                xd = 255 if self.x_digits_n > 1 else self.x_max_abs
                 if float(d.abs().sum(dim=(1, 2, 3)).max()) * xd >= FLOAT32_EXACT:
                     return False
         return True

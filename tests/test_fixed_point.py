@@ -1,0 +1,198 @@
+"""The integer decoding process (doc/integer_decoding_process.md): exact arithmetic, bounds, model file."""
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings, strategies as st
+
+from CommonLib.errors import ModelError
+from CommonLib.fixed_point import lut
+from CommonLib.fixed_point.arith import div_round, favg_pool2, frshift, rshift
+from CommonLib.fixed_point.exact_conv import FLOAT32_EXACT, ExactConv2d, reference_conv2d
+from CommonLib.fixed_point.int_layers import IntConv
+from CommonLib.fixed_point.int_model_file import IntegerModelFile
+from CommonLib.fixed_point.sampling import grid_sample, resize_bilinear
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHIPPED = os.path.join(ROOT, "ReferenceSoftware", "CommonLib", "resources", "models")
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 70), st.sampled_from([1, 3, 7]), st.integers(1, 32767), st.integers(0, 2 ** 31 - 1),
+       st.integers(1, 3))
+def test_exact_conv_equals_int64_reference(cin, k, wmax, seed, cout):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randint(-32768, 32768, (1, cin, 9, 11), generator=g)
+    x[0, 0, 0, :3] = torch.tensor([-32768, 32767, 0])          # the extremes of the int16 range
+    w = torch.randint(-wmax, wmax + 1, (cout, cin, k, k), generator=g)
+    conv = ExactConv2d(w, k // 2)
+    assert conv.bound_ok()
+    got = conv(x)
+    assert got.dtype == torch.float64
+    assert torch.equal(got.long(), reference_conv2d(x, w, k // 2))
+
+
+def test_exact_conv_result_does_not_depend_on_the_chunking():
+    g = torch.Generator().manual_seed(1)
+    x = torch.randint(-32768, 32768, (1, 40, 16, 16), generator=g)
+    w = torch.randint(-127, 128, (8, 40, 3, 3), generator=g)
+    a = ExactConv2d(w, 1)
+    b = ExactConv2d(w, 1)
+    b.chunk = 3
+    b.w_chunks = [(c0, [wd[:, c0:c0 + 3] for wd in a.w_chunks[0][1]]) for c0 in range(0, 40, 3)]
+    assert a.chunk > 3 and torch.equal(a(x), b(x))
+
+
+def test_rounding_shifts():
+    a = torch.tensor([-5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5])
+    assert rshift(a, 1).tolist() == [-2, -2, -1, -1, 0, 0, 1, 1, 2, 2, 3]      # half up
+    assert rshift(a, -2).tolist() == (a * 4).tolist()
+    s = torch.tensor([1, 0, -1, 3, 2, 1, 1, 1, 1, 2, 1])
+    assert rshift(a, s).tolist() == [math.floor(v / 2 ** k + 0.5) for v, k in zip(a.tolist(), s.tolist())]
+    assert torch.equal(frshift(a.double(), s).long(), rshift(a, s))
+    assert div_round(torch.tensor([5, 7, -5]), torch.tensor(2)).tolist() == [3, 4, -2]
+    x = torch.randint(-32768, 32768, (1, 2, 8, 8))
+    ref = rshift(x[..., ::2, ::2] + x[..., 1::2, ::2] + x[..., ::2, 1::2] + x[..., 1::2, 1::2], 2)
+    assert torch.equal(favg_pool2(x.float()).long(), ref)
+
+
+@pytest.mark.parametrize("size", [(128, 128), (256, 256), (64, 64), (16, 16)])
+def test_fixed_point_resize_matches_bilinear_to_one_unit(size):
+    x = torch.randint(-20000, 20000, (1, 2, 64, 64))
+    ref = F.interpolate(x.double(), size=size, mode="bilinear", align_corners=False)
+    assert (resize_bilinear(x, size).double() - ref).abs().max() <= 0.5
+
+
+def test_fixed_point_grid_sample_matches_float_within_rounding():
+    g = torch.Generator().manual_seed(3)
+    x = torch.randint(0, 30000, (1, 3, 20, 24), generator=g)
+    px = torch.randint(-600, 24 * 256 + 600, (1, 20, 24), generator=g)
+    py = torch.randint(-600, 20 * 256 + 600, (1, 20, 24), generator=g)
+    grid = torch.stack([px.double() / 256 / 23 * 2 - 1, py.double() / 256 / 19 * 2 - 1], -1)
+    ref = F.grid_sample(x.double(), grid, mode="bilinear", padding_mode="zeros", align_corners=True)
+    assert (grid_sample(x, px, py).double() - ref).abs().max() <= 0.5 + 1e-9
+
+
+def test_sigmoid_and_softmax_tables():
+    table = lut.build_exp_table()
+    a = torch.arange(-8 * 4096, 8 * 4096, 37)                  # q = 12
+    s = lut.sigmoid(a, 12, table).double() / 2 ** 15
+    assert (s - torch.sigmoid(a.double() / 4096)).abs().max() < 2e-4
+    logits = torch.randint(-30000, 30000, (1, 11, 5, 5))
+    w = lut.softmax(logits, 11, table)
+    ref = torch.softmax(logits.double() / 2 ** 11, 1)
+    assert (w.double() / 2 ** 15 - ref).abs().max() < 2e-3
+
+
+def _conv_layers(net):
+    return {n: l for n, l in net.L.items() if isinstance(l, IntConv)}
+
+
+@pytest.mark.parametrize("name", ["hdac_hf_small", "hdac_plus_small"])
+def test_shipped_integer_models_meet_the_exactness_bounds(name):
+    """doc clause 2.3: float32 partial sums below 2^24; accumulators (float64 carriers) below 2^53."""
+    net = IntegerModelFile(os.path.join(SHIPPED, f"{name}.hfim")).network()
+    for lname, layer in _conv_layers(net).items():
+        assert layer.exactness_ok(), lname
+        worst = int(layer.weight.abs().sum(dim=(1, 2, 3)).max()) * 32768 + int(layer.bias.abs().max())
+        assert worst < 2 ** 53, lname
+        assert int(layer.weight.abs().max()) <= 127                       # 8-bit weights
+    # the anti-aliasing filter of the 8-bit key picture (one digit of input, 3 digits of weights)
+    assert net.aa.bound_ok() and net.aa.x_digits_n == 1
+
+
+def test_integer_model_refers_to_its_float_model():
+    from CommonLib.model_registry import shipped_models
+    for name in ("hdac_hf_small", "hdac_plus_small"):
+        imf = IntegerModelFile(os.path.join(SHIPPED, f"{name}.hfim"))
+        assert imf.model_name == name
+        assert shipped_models()[imf.source_model_sha256].endswith(f"{name}.safetensors")
+        assert imf.header["conversion"]["weight_bits"] == 8
+
+
+def test_damaged_integer_model_files_are_refused(tmp_path, tiny_model_file):
+    raw = open(tiny_model_file, "rb").read()
+    cases = {"magic": b"NOTMODEL" + raw[8:], "truncated": raw[:len(raw) // 2], "version": raw[:8] + b"\x07" + raw[9:],
+             "header": raw[:20] + b"\xff\xfe" + raw[22:], "short": raw[:10]}
+    for what, data in cases.items():
+        p = tmp_path / f"{what}.hfim"
+        p.write_bytes(data)
+        with pytest.raises(ModelError):
+            IntegerModelFile(str(p))
+    with pytest.raises(ModelError, match="expected"):
+        IntegerModelFile(tiny_model_file, "0" * 64)
+
+
+def _md5_script(model, extra=""):
+    return f"""
+import hashlib, sys, numpy as np, torch
+sys.path.insert(0, {os.path.join(ROOT, 'ReferenceSoftware')!r})
+{extra}
+from CommonLib.fixed_point.int_model_file import IntegerModelFile
+from CommonLib.fixed_point.int_network import keypoints_q16
+from CommonLib.video_io import VideoReader
+from CommonLib.app_config import resolve_resource
+net = IntegerModelFile({model!r}).network()
+pics = [p.to_rgb() for p in VideoReader(resolve_resource('resource:clips/ctc01_lp_d6_256x256_30_32f.y4m')).frames(count=3)]
+kk = np.array([[10, -20], [50, 60], [-70, 30], [0, 0], [100, -100], [-30, -30], [20, 90], [-90, 10], [60, 5], [5, 60]])
+key = net.key_state(pics[0], keypoints_q16(kk, 8))
+h = hashlib.md5()
+for i, base in enumerate([pics[1], None, pics[2]]):
+    h.update(net.generate(key, keypoints_q16(kk + 7 * (i + 1), 8), base).tobytes())
+print(h.hexdigest())
+"""
+
+
+def _run_md5(model, env=None, extra=""):
+    e = dict(os.environ, **(env or {}))
+    r = subprocess.run([sys.executable, "-c", _md5_script(model, extra)], capture_output=True, text=True, env=e,
+                       timeout=600)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip()
+
+
+def _capabilities():
+    flags = open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else ""
+    caps = ["default"]
+    if " avx2" in flags:
+        caps.append("avx2")
+    if " avx512f" in flags and " avx512bw" in flags:
+        caps.append("avx512")
+    return caps
+
+
+def test_bit_exact_across_threads_kernels_and_processes():
+    """Same bytes with 1 and 2 threads, every ATEN_CPU_CAPABILITY the CPU has, oneDNN limited to SSE4.1,
+    oneDNN off (im2col + BLAS), and in separate processes."""
+    model = os.path.join(SHIPPED, "hdac_hf_small.hfim")
+    ref = _run_md5(model, {"OMP_NUM_THREADS": "1"}, "torch.set_num_threads(1)")
+    variants = [({}, "torch.set_num_threads(2)"),
+                ({"ONEDNN_MAX_CPU_ISA": "SSE41"}, ""),
+                ({}, "torch.backends.mkldnn.enabled = False")]
+    variants += [({"ATEN_CPU_CAPABILITY": c}, "") for c in _capabilities()]
+    for env, extra in variants:
+        assert _run_md5(model, env, extra) == ref, (env, extra)
+
+
+def test_integer_process_is_close_to_the_float_network(example_clip, tmp_path):
+    """EncoderApp (integer reconstruction) vs DecoderApp --FloatInference 1 on the embedded clip, QP 50."""
+    from CommonLib.metrics import psnr_y
+    from CommonLib.video_io import VideoReader
+    from DecoderApp.__main__ import main as decoder_main
+    from EncoderApp.__main__ import main as encoder_main
+    n = 12
+    b, rec, flt = (str(tmp_path / f) for f in ("s.bin", "int.yuv", "float.yuv"))
+    assert encoder_main(["-b", b, "-o", rec, "-f", str(n), "--Progress", "0", "--Verbose", "0"]) == 0
+    assert decoder_main(["-b", b, "-o", flt, "--FloatInference", "1", "--Verbose", "0"]) == 0
+    src = [p.to_rgb() for p in VideoReader(example_clip).frames(count=n)]
+    a = [p.to_rgb() for p in VideoReader(rec, 256, 256).frames()]
+    f = [p.to_rgb() for p in VideoReader(flt, 256, 256).frames()]
+    assert np.array_equal(a[0], f[0])                                   # the key picture is decoded, not generated
+    gap = [psnr_y(x, s) - psnr_y(y, s) for x, y, s in zip(a[1:], f[1:], src[1:])]
+    assert all(psnr_y(x, y) > 40 for x, y in zip(a[1:], f[1:]))
+    assert abs(float(np.mean(gap))) < 0.1, gap
