@@ -71,3 +71,43 @@ def test_gfv_sei_parse(benchmark):
         st.decode_payload(drv)
 
     benchmark(parse)
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    """The shipped HDAC-HF model (float and integer) and 3 pictures of the embedded clip."""
+    import os
+    from CommonLib.app_config import resolve_resource
+    from CommonLib.fixed_point.int_model_file import IntegerModelFile
+    from CommonLib.network.model_file import load_model
+    from CommonLib.video_io import VideoReader
+    imf = IntegerModelFile(resolve_resource("resource:models/hdac_hf_small.hfim"))
+    fm, _ = load_model(resolve_resource("resource:models/hdac_hf_small.safetensors"))
+    pics = [p.to_rgb() for p in VideoReader(resolve_resource("resource:clips/ctc01_lp_d6_256x256_30_32f.y4m")).frames(count=3)]
+    kp = np.array([[10, -20], [50, 60], [-70, 30], [0, 0], [100, -100], [-30, -30], [20, 90], [-90, 10], [60, 5], [5, 60]])
+    return imf.network(), fm, pics, kp
+
+
+def test_decoder_generation_shipped_float(benchmark, shipped):
+    """The shipped small model, float network (non-normative path), per generated picture."""
+    from DecoderLib.picture_generator import PictureGenerator
+    _, fm, pics, kp = shipped
+    g = PictureGenerator(fm)
+    g.set_key(pics[0], kp, 8)
+    benchmark.pedantic(lambda: g.generate(kp + 5, 8, pics[1]), rounds=10, warmup_rounds=1)
+
+
+def test_decoder_generation_shipped_integer(benchmark, shipped):
+    """The shipped small model, normative integer process, per generated picture (key state cached, as decoded)."""
+    from CommonLib.fixed_point.int_network import keypoints_q16
+    net, _, pics, kp = shipped
+    key = net.key_state(pics[0], keypoints_q16(kp, 8))
+    benchmark.pedantic(lambda: net.generate(key, keypoints_q16(kp + 5, 8), pics[1]), rounds=10, warmup_rounds=1)
+
+
+def test_decoder_generation_shipped_integer_with_key_state(benchmark, shipped):
+    """As above, with the key-picture state recomputed every picture (like the float path)."""
+    from CommonLib.fixed_point.int_network import keypoints_q16
+    net, _, pics, kp = shipped
+    benchmark.pedantic(lambda: net.generate(net.key_state(pics[0], keypoints_q16(kp, 8)), keypoints_q16(kp + 5, 8),
+                                            pics[1]), rounds=10, warmup_rounds=1)

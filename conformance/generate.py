@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""Regenerates the conformance bitstreams and their stored MD5s (doc/conformance.md).
+
+    python conformance/generate.py --overwrite [--streams A,B] [--make-models]
+
+Refuses to replace existing files without ``--overwrite``; the tests never
+run it. For each stream of streams.yaml: EncoderApp with cfg/encoder.yaml and
+the stream's options on the embedded clip, then the reference decoder, whose
+output must match the encoder's MD5 SEIs; writes <name>.bin, <name>.md5 (MD5
+of every output and base-layer picture) and <name>.txt (the description).
+``--make-models`` (re)creates the tiny conformance models (random weights of a
+fixed seed, calibrated on the embedded clip); a new model changes every MD5 of
+the streams that use it.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shlex
+import subprocess
+import sys
+
+from conformance_lib import BITSTREAMS, HERE, ROOT, load_streams, model_path, write_md5_file
+
+TINY_MODELS = {
+    "conf_tiny_f1_sigmoid": dict(hf_filter="highpass8", output_mode="sigmoid", hf_order="filter_warp", seed=11),
+    "conf_tiny_unwarped": dict(hf_filter="laplacian4", output_mode="residual", hf_order="unwarped", seed=12),
+}
+
+
+def make_tiny_model(name: str, spec: dict) -> str:
+    import torch
+    from CommonLib.app_config import resolve_resource
+    from CommonLib.fixed_point.int_model_file import write_integer_model
+    from CommonLib.network.config import tiny_config
+    from CommonLib.network.hdac_hf import HdacHfModel
+    from CommonLib.network.model_file import save_model, sha256_file
+    from CommonLib.video_io import VideoReader
+    from ConverterApp.converter import convert
+    from EncoderApp.__main__ import DEFAULT_INPUT
+    cfg = tiny_config(spec["hf_filter"])
+    cfg.generator.output_mode, cfg.generator.hf_order = spec["output_mode"], spec["hf_order"]
+    torch.manual_seed(spec["seed"])
+    model = HdacHfModel(cfg).eval()
+    with torch.no_grad():
+        if spec["output_mode"] == "residual":
+            model.generator.final.weight.normal_(0, 0.02)
+    fpath = os.path.join(HERE, "models", f"{name}.safetensors")
+    save_model(model, fpath, name)
+    pics = [torch.from_numpy(p.to_rgb()).float().unsqueeze(0) / 255
+            for p in VideoReader(resolve_resource(DEFAULT_INPUT)).frames(count=6)]
+    kps = [model.detect(p) for p in pics]
+    samples = [(pics[0], b, kps[0], k) for b, k in zip(pics[1:], kps[1:])] + [(pics[0], None, kps[0], kps[-1])]
+    layers, consts, calib = convert(model, samples)
+    out = os.path.join(HERE, "models", f"{name}.hfim")
+    sha = write_integer_model(out, name, cfg, layers, consts, model.kp_detector.state_dict(), sha256_file(fpath),
+                              {"conformance_model": True, "seed": spec["seed"], "weight_bits": 8,
+                               "calibration": "first 6 pictures of the embedded clip, source as base layer",
+                               "activation_q": calib["q"]})
+    print(f"generate: {out} sha256 {sha}")
+    return out
+
+
+def git_commit() -> str:
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "ReferenceSoftware", "cfg"], cwd=ROOT,
+                               capture_output=True, text=True).stdout.strip()
+        return head + (" (with uncommitted changes)" if dirty else "")
+    except OSError:
+        return "unknown"
+
+
+def generate(stream: dict, commit: str) -> None:
+    import av
+    from CommonLib.fixed_point.int_model_file import IntegerModelFile
+    from CommonLib.app_config import resolve_resource
+    from EncoderApp.__main__ import DEFAULT_INPUT, DEFAULT_MODEL
+    from EncoderApp.__main__ import main as encoder_main
+    from DecoderLib.decoder import HdacHfDecoder, read_bitstream
+    from conformance_lib import decode_md5s
+    name = stream["name"]
+    model = model_path(stream) or resolve_resource(stream.get("model", DEFAULT_MODEL))
+    args = [str(a) for a in stream["args"]]
+    bs = os.path.join(BITSTREAMS, f"{name}.bin")
+    tmp = bs + ".tmp.bin"
+    argv = ["-c", os.path.join(ROOT, "cfg", "encoder.yaml"), "--ModelFile", model, "-b", tmp, "-o", "", *args,
+            "--Progress", "0", "--Verbose", "0", "--Threads", "1"]
+    if encoder_main(argv) != 0:
+        raise SystemExit(f"generate: error: EncoderApp failed for {name}")
+    # the decoder must reproduce the encoder's generated-picture MD5 SEIs where present
+    dec = HdacHfDecoder("hevc", model_path(stream), True)
+    for pic in dec.decode(read_bitstream(tmp)):
+        if pic.md5_expected is not None and pic.md5 != pic.md5_expected:
+            raise SystemExit(f"generate: error: {name} picture {pic.out.index}: decoder != encoder")
+    rows = decode_md5s(tmp, model_path(stream))
+    os.replace(tmp, bs)
+    imf = IntegerModelFile(model)
+    data = open(bs, "rb").read()
+    cmd = "python -m EncoderApp -c cfg/encoder.yaml " + \
+        (f"--ModelFile {stream['model']} " if stream.get("model") else "") + \
+        f"-b {name}.bin " + " ".join(shlex.quote(a) for a in args)
+    kinds = "".join(r[0] for r in rows)
+    desc = f"""Bitstream file name:   {name}.bin
+Specification:         HDAC-HF GFV SEI (doc/bitstream_syntax.md), integer decoding process
+                       (doc/integer_decoding_process.md); base layer HEVC Main profile
+Features exercised:    {stream['features']}
+Picture size:          256x256, 8 bit; output pictures R'G'B' 4:4:4 (MD5 per plane R, G, B)
+Frames:                {len(rows)} (K key / F fused / A animation-only: {kinds})
+Frame rate:            30 fps (embedded clip {DEFAULT_INPUT})
+Model:                 {imf.model_name}, integer model sha256 {imf.sha256}
+                       ({stream.get('model', DEFAULT_MODEL)}; converted from float model sha256 {imf.source_model_sha256})
+Generating software:   HDAC-HF reference software 0.1.0, commit {commit}; x265 through PyAV {av.__version__}
+Command line:          {cmd}
+Bitstream size:        {len(data)} bytes, MD5 {hashlib.md5(data).hexdigest()}
+Decoding:              python -m DecoderApp -b {name}.bin{' --ModelFile ' + stream['model'] if model_path(stream) else ''}
+MD5 file:              {name}.md5 (output and base-layer picture MD5 of every picture)
+"""
+    with open(os.path.join(BITSTREAMS, f"{name}.txt"), "w") as f:
+        f.write(desc)
+    write_md5_file(os.path.join(BITSTREAMS, f"{name}.md5"), rows,
+                   f"# {name}: MD5s of the reference decoder's output (conformance/generate.py)\n")
+    print(f"generate: {name}: {len(rows)} pictures, {len(data)} bytes")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--overwrite", action="store_true", help="replace existing bitstreams and MD5 files")
+    ap.add_argument("--streams", default="", help="comma-separated stream names (default: all)")
+    ap.add_argument("--make-models", action="store_true", help="(re)create the tiny conformance models")
+    a = ap.parse_args(argv)
+    streams = load_streams(a.streams)
+    import torch
+    torch.set_num_threads(1)
+    for name, spec in TINY_MODELS.items():
+        path = os.path.join(HERE, "models", f"{name}.hfim")
+        if a.make_models:
+            if os.path.exists(path) and not a.overwrite:
+                print(f"generate: error: {path} exists; add --overwrite to replace it", file=sys.stderr)
+                return 1
+            make_tiny_model(name, spec)
+        elif not os.path.exists(path) and any(s.get("model", "").endswith(f"{name}.hfim") for s in streams):
+            print(f"generate: error: {path} is missing; create it with --make-models", file=sys.stderr)
+            return 1
+    existing = [s["name"] for s in streams if os.path.exists(os.path.join(BITSTREAMS, f"{s['name']}.md5"))]
+    if existing and not a.overwrite:
+        print(f"generate: error: {len(existing)} stream(s) exist ({', '.join(existing[:3])}...); "
+              "add --overwrite to regenerate their stored MD5s", file=sys.stderr)
+        return 1
+    commit = git_commit()
+    for s in streams:
+        generate(s, commit)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
