@@ -60,3 +60,10 @@ def test_shipped_models_verify(tmp_path):
         assert meta["model_name"] == name
         assert os.path.getsize(path) < 16 * 1024 * 1024
         assert model.cfg.generator.hf_filter == e["hf_filter"]
+        # the integer model that bitstreams name, converted from this float model
+        from CommonLib.fixed_point.int_model_file import IntegerModelFile
+        ie = e["integer_model"]
+        imf = IntegerModelFile(os.path.join(MODEL_DIR, ie["file"]), ie["sha256"])
+        assert imf.source_model_sha256 == e["sha256"] and imf.model_name == name
+        assert imf.config.to_dict() == model.cfg.to_dict()
+        assert os.path.getsize(imf.path) < 16 * 1024 * 1024

@@ -4,7 +4,7 @@
 
 For every ``*.safetensors`` in the models folder: its SHA-256, size, HF
 filter, network configuration name and the training facts stored in its
-metadata. The index is what tests and doc/model_card.md check the shipped
+metadata, and the integer model (``*.hfim``) converted from it. The index is what tests and doc/model_card.md check the shipped
 files against; run this (and commit the result) whenever a model file changes.
 """
 import glob
@@ -16,6 +16,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "ReferenceSoftware"))
 
 from CommonLib.model_registry import MODEL_DIR  # noqa: E402
+from CommonLib.fixed_point.int_model_file import IntegerModelFile  # noqa: E402
 from CommonLib.network.model_file import load_model  # noqa: E402
 
 
@@ -31,6 +32,15 @@ def main():
             "training_steps": json.loads(meta.get("training_steps", "0")),
             "training_samples": json.loads(meta.get("training_samples", "0")),
             "seed": recipe.get("Seed"), "recipe": recipe}
+    for path in sorted(glob.glob(os.path.join(MODEL_DIR, "*.hfim"))):
+        imf = IntegerModelFile(path)
+        src = [e for e in index.values() if e["sha256"] == imf.source_model_sha256]
+        if not src:
+            raise SystemExit(f"{path}: its float model {imf.source_model_sha256} is not shipped")
+        conv = imf.header["conversion"]
+        src[0]["integer_model"] = {"file": os.path.basename(path), "sha256": imf.sha256, "bytes": os.path.getsize(path),
+                                   "model_name": imf.model_name, "weight_bits": conv["weight_bits"],
+                                   "calibration_samples": conv["calibration_samples"]}
     with open(os.path.join(MODEL_DIR, "models.json"), "w") as f:
         json.dump(index, f, indent=1, sort_keys=True)
         f.write("\n")
