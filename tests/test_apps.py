@@ -248,3 +248,17 @@ def test_external_hevc_encoder_command(tiny_model_file, tmp_path, example_clip, 
     assert decoder_main(["-b", bs, "-o", dec, "--ModelFile", tiny_model_file, "--Threads", "1"]) == 0
     assert open(rec, "rb").read() == open(dec, "rb").read()
     assert capsys.readouterr().out.count("(OK)]") == 3
+
+
+def test_md5_check_passes_on_a_stream_encoded_in_another_process(tmp_path, capsys):
+    """The shipped integer model: EncoderApp in a separate process with 1 thread, DecoderApp here with 2."""
+    import subprocess
+    import sys
+    b = str(tmp_path / "other.bin")
+    r = subprocess.run([sys.executable, "-m", "EncoderApp", "-b", b, "-f", "5", "--Threads", "1", "--Progress", "0",
+                        "--Verbose", "0"], capture_output=True, text=True, timeout=600,
+                       env=dict(os.environ, OMP_NUM_THREADS="1", ATEN_CPU_CAPABILITY="avx2"))
+    assert r.returncode == 0, r.stderr
+    assert decoder_main(["-b", b, "--Threads", "2"]) == 0
+    text = capsys.readouterr().out
+    assert text.count("(OK)]") == 5 and "ERROR" not in text

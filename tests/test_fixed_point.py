@@ -97,13 +97,36 @@ def _conv_layers(net):
 def test_shipped_integer_models_meet_the_exactness_bounds(name):
     """doc clause 2.3: float32 partial sums below 2^24; accumulators (float64 carriers) below 2^53."""
     net = IntegerModelFile(os.path.join(SHIPPED, f"{name}.hfim")).network()
+    assert net.activation_bits == 10
     for lname, layer in _conv_layers(net).items():
         assert layer.exactness_ok(), lname
-        worst = int(layer.weight.abs().sum(dim=(1, 2, 3)).max()) * 32768 + int(layer.bias.abs().max())
+        worst = int(layer.weight.abs().sum(dim=(1, 2, 3)).max()) * (layer.amax + 1) + int(layer.bias.abs().max())
         assert worst < 2 ** 53, lname
         assert int(layer.weight.abs().max()) <= 127                       # 8-bit weights
+        assert layer._conv.x_max_abs <= layer.amax + 1
     # the anti-aliasing filter of the 8-bit key picture (one digit of input, 3 digits of weights)
     assert net.aa.bound_ok() and net.aa.x_digits_n == 1
+
+
+@pytest.mark.parametrize("model", ["ReferenceSoftware/CommonLib/resources/models/hdac_hf_small.hfim",
+                                   "conformance/models/conf_tiny_f1_sigmoid.hfim",
+                                   "conformance/models/conf_tiny_unwarped.hfim"])
+def test_every_convolution_input_respects_its_declared_range(model, example_clip, monkeypatch):
+    """The exactness argument needs every convolution input within the bound it was planned for."""
+    from CommonLib.fixed_point.exact_conv import ExactConv2d
+    from CommonLib.fixed_point.int_network import keypoints_q16
+    from CommonLib.video_io import VideoReader
+    monkeypatch.setattr(ExactConv2d, "check_ranges", True)
+    net = IntegerModelFile(os.path.join(ROOT, model)).network()
+    pics = [p.to_rgb() for p in VideoReader(example_clip).frames(count=3)]
+    kk = np.array([[10, -20], [50, 60], [-70, 30], [0, 0], [100, -100], [-30, -30], [20, 90], [-90, 10], [60, 5],
+                   [5, 60]])[:net.cfg.kp.num_kp]
+    key = net.key_state(pics[0], keypoints_q16(kk, 8))
+    for base in (pics[2], None):
+        net.generate(key, keypoints_q16(kk + 9, 8), base)
+    bad = np.zeros((3, 256, 256), np.uint8)                          # an extreme picture as base layer
+    bad[:, ::2] = 255
+    net.generate(key, keypoints_q16(-kk, 8), bad)
 
 
 def test_integer_model_refers_to_its_float_model():

@@ -26,6 +26,7 @@ OPTIONS = [
     Option("MaxFramesPerClip", int, 250, "pictures read per clip"),
     Option("CacheDir", str, "work/train_cache", "cache of encoded / decoded calibration clips (shared with TrainerApp)"),
     Option("WeightBits", int, 8, "bits of the integer weights (8..16)"),
+    Option("ActivationBits", int, 16, "bits of the integer activations (8..16)"),
     Option("Margin", float, 1.25, "activation head-room factor over the calibrated maximum"),
     Option("Threads", int, 0, "torch threads (0 = default)"),
 ]
@@ -61,6 +62,8 @@ def run(cfg) -> int:
         raise ConfigError("both InputModel (-m) and OutputModel (-o) are required")
     if not 8 <= cfg.WeightBits <= 16:
         raise ConfigError(f"WeightBits {cfg.WeightBits} outside 8..16")
+    if not 8 <= cfg.ActivationBits <= 16:
+        raise ConfigError(f"ActivationBits {cfg.ActivationBits} outside 8..16")
     if cfg.Margin < 1:
         raise ConfigError(f"Margin {cfg.Margin} below 1")
     if cfg.Threads:
@@ -79,9 +82,9 @@ def run(cfg) -> int:
         seqs = [s for s in seqs if s["name"] in names]
     clips = prepare_clips(seqs, cfg.CacheDir, qps, cfg.IntraQP, cfg.IntraPeriod, cfg.MaxFramesPerClip, False)
     samples = calibration_samples(model, clips, qps, cfg.CalibrationPictures)
-    layers, consts, calib = convert(model, samples, cfg.WeightBits, cfg.Margin)
+    layers, consts, calib = convert(model, samples, cfg.WeightBits, cfg.Margin, cfg.ActivationBits)
     name = cfg.ModelName or meta.get("model_name", "model")
-    conversion = {"weight_bits": cfg.WeightBits, "margin": cfg.Margin, "calibration_clips": [s["name"] for s in seqs],
+    conversion = {"weight_bits": cfg.WeightBits, "activation_bits": cfg.ActivationBits, "margin": cfg.Margin, "calibration_clips": [s["name"] for s in seqs],
                   "calibration_pictures_per_clip": cfg.CalibrationPictures, "calibration_samples": len(samples),
                   "base_layer_qps": qps, "intra_qp": cfg.IntraQP, "activation_q": calib["q"]}
     sha = write_integer_model(cfg.OutputModel, name, model.cfg, layers, consts, model.kp_detector.state_dict(),
@@ -91,7 +94,7 @@ def run(cfg) -> int:
     if bad:
         raise ConfigError(f"layers {bad} violate the float32 exactness bound")
     print(f"ConverterApp: {len(samples)} calibration samples from {len(clips)} clips; "
-          f"{len(layers)} integer layers, {cfg.WeightBits}-bit weights")
+          f"{len(layers)} integer layers, {cfg.WeightBits}-bit weights, {cfg.ActivationBits}-bit activations")
     print(f"ConverterApp: wrote {cfg.OutputModel} ({name}) sha256 {sha} (from float model sha256 {meta['sha256']})")
     return 0
 

@@ -3,8 +3,8 @@
 1. Calibration: the float network runs on calibration samples (key picture,
    base-layer picture or none, keypoints) and the largest magnitude of every
    tensor that the integer process stores is recorded.
-2. Activation quantisers: q = floor(log2(32767 / (margin x max))) fractional
-   bits (int16 activations, saturation beyond).
+2. Activation quantisers: q = floor(log2((2^(A-1) - 1) / (margin x max)))
+   fractional bits (A-bit activations, ActivationBits, saturation beyond).
 3. Weights: BatchNorm folded into the preceding convolution; per output
    channel a power-of-two quantiser qw[c] = floor(log2(W_max / max|w[c]|)),
    W_max = 2^(WeightBits-1) - 1; w = floor(w 2^qw + 1/2); biases with
@@ -33,10 +33,10 @@ def _fl(x: np.ndarray) -> np.ndarray:
     return np.floor(x + 0.5)
 
 
-def activation_q(max_abs: float, margin: float) -> int:
+def activation_q(max_abs: float, margin: float, amax: int = INT16_MAX) -> int:
     if max_abs <= 0:
         return 15
-    return int(math.floor(math.log2(INT16_MAX / (margin * max_abs))))
+    return int(math.floor(math.log2(amax / (margin * max_abs))))
 
 
 class RangeRecorder:
@@ -109,7 +109,7 @@ def make_affine(bn: nn.BatchNorm2d, q_in, q_out, bits=16) -> IntAffine:
                      int(q_in), int(q_out))
 
 
-def convert(model: HdacHfModel, samples, weight_bits: int = 8, margin: float = 1.25):
+def convert(model: HdacHfModel, samples, weight_bits: int = 8, margin: float = 1.25, activation_bits: int = 16):
     """Returns (layers, constants, calibration) of the integer model."""
     cfg = model.cfg
     g, dm = cfg.generator, cfg.dense_motion
@@ -120,9 +120,10 @@ def convert(model: HdacHfModel, samples, weight_bits: int = 8, margin: float = 1
             model(key, base, kp_key, kp_t)
     rec.close()
     mx = rec.max
-    q = {name: activation_q(v, margin) for name, v in mx.items()}
+    amax = (1 << (activation_bits - 1)) - 1
+    q = {name: activation_q(v, margin, amax) for name, v in mx.items()}
     if g.output_mode == "residual":
-        q["generator.final"] = activation_q(255 * mx["generator.final"], margin)
+        q["generator.final"] = activation_q(255 * mx["generator.final"], margin, amax)
     mods = dict(model.named_modules())
     L = {}
 
@@ -141,7 +142,7 @@ def convert(model: HdacHfModel, samples, weight_bits: int = 8, margin: float = 1
         enc_q[enc] = qc
     # hourglass of the dense motion generator
     hg = "dense_motion.hourglass"
-    outs = [IN.HG_INPUT_Q]
+    outs = [activation_bits - 2]                        # the hourglass input's quantiser
     for i in range(dm.num_blocks):
         outs.append(block(f"{hg}.down_blocks.{i}", outs[-1]))
     qc = outs.pop()
@@ -183,7 +184,8 @@ def convert(model: HdacHfModel, samples, weight_bits: int = 8, margin: float = 1
     k1 = k1.double()
     consts = {"exp_table": build_exp_table(),
               "aa_kernel": torch.from_numpy(_fl(k1.numpy() * (1 << IN.AA_BITS)).astype(np.int64)),
-              "kp_variance": torch.tensor(_rational(dm.kp_variance), dtype=torch.int64)}
+              "kp_variance": torch.tensor(_rational(dm.kp_variance), dtype=torch.int64),
+              "activation_bits": torch.tensor([activation_bits], dtype=torch.int64)}
     return L, consts, {"max_abs": mx, "q": q}
 
 

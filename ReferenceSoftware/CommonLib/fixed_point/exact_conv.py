@@ -47,39 +47,62 @@ def digit_count(max_abs: int) -> int:
 
 
 class ExactConv2d:
-    """Integer convolution y = conv(x, w) with int64 weights, padding p, stride 1, groups 1 or depthwise."""
+    """Integer convolution y = conv(x, w) with int64 weights, padding p, stride 1, groups 1 or depthwise.
 
-    def __init__(self, weight: torch.Tensor, padding: int, groups: int = 1, x_max_abs: int = (1 << 15) - 1):
+    ``x_max_abs`` bounds the input magnitude. The evaluation plan (input digits
+    and input-channel chunk size) is derived from the actual weights: with one
+    input digit the bound uses |x| <= x_max_abs, with two the digits' 255; of the
+    plans that satisfy the 2^24 bound the one with the fewest convolutions is used.
+    """
+
+    check_ranges = False        # tests set it: every input must respect x_max_abs
+
+    def __init__(self, weight: torch.Tensor, padding: int, groups: int = 1, x_max_abs: int = 1 << 15):
         self.w = weight.to(torch.int64)
         self.padding, self.groups = padding, groups
+        if x_max_abs > 1 << 15:
+            raise ValueError("activations must be within -2^15..2^15")
+        self.x_max_abs = x_max_abs
         cout, cin_g, kh, kw = self.w.shape
         self.w_digits_n = digit_count(int(self.w.abs().max()) if self.w.numel() else 0)
-        self.x_max_abs = x_max_abs
-        self.x_digits_n = 1 if x_max_abs <= 255 else 2
-        if x_max_abs >= 1 << 15:
-            raise ValueError("activations must be below 2^15 in magnitude")
         wd = digits(self.w, self.w_digits_n)
-        max_wd = max(255 if i < self.w_digits_n - 1 else max(1, int(d.abs().max())) for i, d in enumerate(wd))
-        max_xd = 255 if self.x_digits_n > 1 else max(1, x_max_abs)
-        per_channel = kh * kw * max_wd * max_xd
-        self.chunk = max(1, (FLOAT32_EXACT - 1) // per_channel)
-        if groups != 1:
-            if per_channel >= FLOAT32_EXACT:
-                raise ValueError("depthwise kernel too large for exact float32 evaluation")
-            self.chunk = cin_g
-        elif self.chunk < 1:
+        # per (digit, output channel, input channel): sum over the kernel of |digit|
+        sums = [d.abs().sum(dim=(2, 3)) for d in wd]
+        plans = []
+        for n_x, xd in ((1, max(1, x_max_abs)), (2, 255)):
+            chunk = self._largest_chunk(sums, xd, cin_g)
+            if chunk:
+                plans.append((n_x * -(-cin_g // chunk), n_x, chunk))
+        if not plans:
             raise ValueError("kernel too large for exact float32 evaluation")
-        # pre-split weights: list over input-channel chunks of lists of float32 digit tensors
+        _, self.x_digits_n, self.chunk = min(plans)
+        if groups != 1:
+            self.chunk = cin_g
         self.w_chunks = []
         for c0 in range(0, cin_g, self.chunk):
             self.w_chunks.append((c0, [d[:, c0:c0 + self.chunk].float().contiguous() for d in wd]))
 
+    @staticmethod
+    def _largest_chunk(sums, xd: int, cin_g: int) -> int:
+        """Largest uniform chunk of input channels with sum |w digit| x xd < 2^24 for every output (0: none)."""
+        for chunk in range(cin_g, 0, -1):
+            ok = True
+            for s in sums:
+                for c0 in range(0, cin_g, chunk):
+                    if int(s[:, c0:c0 + chunk].sum(dim=1).max()) * xd >= FLOAT32_EXACT:
+                        ok = False
+                        break
+                if not ok:
+                    break
+            if ok:
+                return chunk
+        return 0
+
     def bound_ok(self) -> bool:
         """The exactness condition of the module docstring (checked by tests)."""
-        cout, cin_g, kh, kw = self.w.shape
+        xd = 255 if self.x_digits_n > 1 else max(1, self.x_max_abs)
         for _, wds in self.w_chunks:
-            for i, d in enumerate(wds):
-                xd = 255 if self.x_digits_n > 1 else self.x_max_abs
+            for d in wds:
                 if float(d.abs().sum(dim=(1, 2, 3)).max()) * xd >= FLOAT32_EXACT:
                     return False
         return True
@@ -87,21 +110,27 @@ class ExactConv2d:
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """x: integers (int64, or a float32 carrier); returns the exact sums in a float64 carrier."""
         x = x.float()
+        if ExactConv2d.check_ranges and float(x.abs().max()) > self.x_max_abs:
+            raise AssertionError(f"input magnitude {float(x.abs().max())} above the declared {self.x_max_abs}")
+        b = x.shape[0]
         if self.x_digits_n == 1:
             xb, nb = x, 1
         else:                                   # two digits, stacked along the batch: one call per chunk
-            hi = torch.floor(x * (1 / 256))
-            xb, nb = torch.cat([x - 256 * hi, hi], 0), 2
-        b = x.shape[0]
+            xb, nb = torch.empty((2 * b,) + tuple(x.shape[1:]), dtype=torch.float32), 2
+            hi = torch.floor(x * (1 / 256), out=xb[b:])
+            torch.sub(x, hi, alpha=256, out=xb[:b])
         acc = None
         for c0, wds in self.w_chunks:
             xs = xb[:, c0:c0 + self.chunk] if self.groups == 1 else xb
             for j, wj in enumerate(wds):
-                y = F.conv2d(xs, wj, padding=self.padding, groups=self.groups).double()
-                part = y[:b] if nb == 1 else y[:b] + 256 * y[b:]
+                y = F.conv2d(xs, wj, padding=self.padding, groups=self.groups)
+                if nb == 1:
+                    part = y.double()
+                else:
+                    part = y[b:].double().mul_(256).add_(y[:b])
                 if j:
-                    part = part * float(256 ** j)
-                acc = part if acc is None else acc + part
+                    part.mul_(float(256 ** j))
+                acc = part if acc is None else acc.add_(part)
         return acc
 
 

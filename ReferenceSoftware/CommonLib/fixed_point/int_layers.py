@@ -1,6 +1,6 @@
 """Integer layers of the fixed-point process (doc/integer_decoding_process.md clause 2).
 
-``IntConv``: y[c] = Clip16(RShift(sum_k w[c,k] x[k] + b[c], s[c])) with int8..int16
+``IntConv``: y[c] = ClipA(RShift(sum_k w[c,k] x[k] + b[c], s[c])) with int8..int16
 weights w, an int64 bias b with the accumulator's fractional bits, and a per
 output channel shift s[c] = qw[c] + q_in - q_out (power-of-two quantisers).
 BatchNorm layers that follow a convolution are folded into it by the
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-from CommonLib.fixed_point.arith import INT16_MAX, INT16_MIN, frshift
+from CommonLib.fixed_point.arith import frshift
 from CommonLib.fixed_point.exact_conv import ExactConv2d
 
 
@@ -26,9 +26,11 @@ class IntConv:
     q_out: int
     padding: int
     groups: int = 1
+    activation_bits: int = 16
 
     def __post_init__(self):
-        self._conv = ExactConv2d(self.weight, self.padding, self.groups)
+        self.amax = (1 << (self.activation_bits - 1)) - 1
+        self._conv = ExactConv2d(self.weight, self.padding, self.groups, x_max_abs=self.amax + 1)
         self._bias = self.bias.double().view(1, -1, 1, 1)
         self._scale = torch.exp2(-self.shift.double()).view(1, -1, 1, 1)
 
@@ -38,8 +40,9 @@ class IntConv:
 
     def __call__(self, x: torch.Tensor, apply_relu: bool = False) -> torch.Tensor:
         """x: int16-range integers (float32 carrier) -> the same for the output."""
-        y = torch.floor(self.accumulate(x) * self._scale + 0.5)            # RShift(acc, s[c])
-        return y.clamp(0 if apply_relu else INT16_MIN, INT16_MAX).float()
+        acc = self._conv(x).add_(self._bias)
+        acc.mul_(self._scale).add_(0.5).floor_()                            # RShift(acc, s[c]), exact
+        return acc.clamp_(0 if apply_relu else -self.amax - 1, self.amax).float()
 
     def exactness_ok(self) -> bool:
         return self._conv.bound_ok()
@@ -52,11 +55,13 @@ class IntAffine:
     shift: torch.Tensor       # (C,) int64, qa[c] + q_in - q_out
     q_in: int
     q_out: int
+    activation_bits: int = 16
 
     def __call__(self, x: torch.Tensor, apply_relu: bool = False) -> torch.Tensor:
+        amax = (1 << (self.activation_bits - 1)) - 1
         y = x.double() * self.scale.double().view(1, -1, 1, 1) + self.bias.double().view(1, -1, 1, 1)
         y = frshift(y, self.shift.view(1, -1, 1, 1))
-        return y.clamp(0 if apply_relu else INT16_MIN, INT16_MAX).float()
+        return y.clamp(0 if apply_relu else -amax - 1, amax).float()
 
 
 @dataclass

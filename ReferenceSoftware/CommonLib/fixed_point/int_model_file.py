@@ -150,13 +150,16 @@ class IntegerModelFile:
 
     def _layers(self) -> dict:
         out = {}
+        abits = int(self.arrays["const.activation_bits"][0]) if "const.activation_bits" in self.arrays else 16
+        if not 8 <= abits <= 16:
+            raise ValueError(f"activation_bits {abits} outside 8..16")
         for name, l in self.header["layers"].items():
             if l["kind"] == "conv":
                 out[name] = IntConv(self._t(f"{name}.weight"), self._t(f"{name}.bias"), self._t(f"{name}.shift"),
-                                    int(l["q_in"]), int(l["q_out"]), int(l["padding"]), int(l["groups"]))
+                                    int(l["q_in"]), int(l["q_out"]), int(l["padding"]), int(l["groups"]), abits)
             elif l["kind"] == "affine":
                 out[name] = IntAffine(self._t(f"{name}.scale"), self._t(f"{name}.bias"), self._t(f"{name}.shift"),
-                                      int(l["q_in"]), int(l["q_out"]))
+                                      int(l["q_in"]), int(l["q_out"]), abits)
             elif l["kind"] == "quantiser":
                 out[name] = IntQuantiser(int(l["q_out"]))
             else:

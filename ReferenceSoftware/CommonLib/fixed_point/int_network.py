@@ -20,7 +20,7 @@ import torch
 
 from CommonLib.errors import ModelError
 from CommonLib.fixed_point import lut
-from CommonLib.fixed_point.arith import INT16_MAX, INT16_MIN, div_round, favg_pool2, frshift, fupsample_nearest2, rshift
+from CommonLib.fixed_point.arith import div_round, favg_pool2, frshift, fupsample_nearest2, rshift
 from CommonLib.fixed_point.exact_conv import ExactConv2d
 from CommonLib.fixed_point.int_layers import IntAffine, IntConv
 from CommonLib.fixed_point.sampling import COORD_BITS, grid_sample, resize_bilinear
@@ -31,7 +31,7 @@ KP_BITS = 16          # fractional bits of normalised keypoints
 MOTION_BITS = 17      # fractional bits of sparse motions (grid samples)
 FLOW_BITS = 16        # fractional bits of the flow (grid samples)
 SRC_Q = 7             # quantiser of the down-sampled key picture (pixel units)
-HG_INPUT_Q = 14       # quantiser of the hourglass input (heatmaps and deformed pictures, float units)
+# the hourglass input (heatmaps and deformed pictures in [-1, 1]) has quantiser A - 2 (A = activation bits)
 MASK_BITS = 15        # softmax weights / occlusion
 AA_BITS = 12          # fractional bits of the 1-D anti-aliasing kernel
 HEAT_SHIFT = 24       # heatmap exponent multiplier precision
@@ -62,6 +62,13 @@ class IntegerHdacHf:
         if g.output_mode not in ("residual", "sigmoid"):
             raise ModelError(f"unknown output_mode '{g.output_mode}'")
         self.L = layers
+        self.activation_bits = int(consts["activation_bits"][0]) if "activation_bits" in consts else 16
+        self.amax = (1 << (self.activation_bits - 1)) - 1
+        self.amin = -self.amax - 1
+        self.hg_q = self.activation_bits - 2
+        for enc in ("generator.key_encoder", "generator.base_encoder"):
+            first = layers[f"{enc}.first"]          # its input is an 8-bit picture: one digit (doc clause 2.4)
+            first._conv = ExactConv2d(first.weight, first.padding, first.groups, x_max_abs=255)
         self.exp_table = consts["exp_table"].to(torch.int64)
         k1 = consts["aa_kernel"].to(torch.int64)
         self.aa_pad = k1.numel() // 2
@@ -80,14 +87,12 @@ class IntegerHdacHf:
         y = self.L[name](x, apply_relu=True)
         return favg_pool2(y) if kind == "down" else y
 
-    @staticmethod
-    def _requantise(a, q_from, q_to):
-        return frshift(a.double(), q_from - q_to).clamp(INT16_MIN, INT16_MAX).float() if q_from != q_to else a
+    def _requantise(self, a, q_from, q_to):
+        return frshift(a.double(), q_from - q_to).clamp(self.amin, self.amax).float() if q_from != q_to else a
 
-    @classmethod
-    def _concat(cls, a, qa, b, qb):
+    def _concat(self, a, qa, b, qb):
         q = min(qa, qb)
-        return torch.cat([cls._requantise(a, qa, q), cls._requantise(b, qb, q)], 1), q
+        return torch.cat([self._requantise(a, qa, q), self._requantise(b, qb, q)], 1), q
 
     def _encoder(self, prefix, rgb):
         feats = [(self._block(f"{prefix}.first", rgb.float(), "same"), self.L[f"{prefix}.first"].q_out)]
@@ -149,7 +154,7 @@ class IntegerHdacHf:
         _, _, h, w = src.shape
         k = kp_t.shape[0]
         heat = self._heatmaps(kp_t, h, w) - self._heatmaps(key.kp, h, w)              # (K, h, w) 14 bits
-        heat = rshift(heat, lut.EXP_VALUE_BITS - HG_INPUT_Q)
+        heat = rshift(heat, lut.EXP_VALUE_BITS - self.hg_q)
         heat = torch.cat([torch.zeros_like(heat[:1]), heat], 0)                       # (K+1, h, w)
         # sparse motions T_k = z - kp_t + kp_r, in grid samples (17 fractional bits)
         sx = (key.kp[:, 0] - kp_t[:, 0]) * (w - 1)
@@ -160,7 +165,7 @@ class IntegerHdacHf:
         gy = (torch.arange(h, dtype=torch.int64) << MOTION_BITS).view(1, h, 1).expand(k + 1, h, w) + sy.view(-1, 1, 1)
         deformed = grid_sample(src.expand(k + 1, 3, h, w),
                                rshift(gx, MOTION_BITS - COORD_BITS), rshift(gy, MOTION_BITS - COORD_BITS))
-        deformed = div_round(deformed << (HG_INPUT_Q - SRC_Q), torch.tensor(255))       # pixel units -> [0, 1]
+        deformed = div_round(deformed << self.hg_q, torch.tensor(255 << SRC_Q))          # pixel units -> [0, 1]
         inp = torch.cat([heat.unsqueeze(1), deformed], 1).reshape(1, (k + 1) * 4, h, w).float()
         feat, q = self._hourglass(inp)
         mask_layer, occ_layer = self.L["dense_motion.mask"], self.L["dense_motion.occlusion"]
@@ -171,7 +176,7 @@ class IntegerHdacHf:
         return torch.stack([fx, fy], -1).unsqueeze(0), occ, (h, w)
 
     def _hourglass(self, x):
-        q = HG_INPUT_Q
+        q = self.hg_q
         outs = [(x, q)]
         n = self.cfg.dense_motion.num_blocks
         for i in range(n):
@@ -232,7 +237,7 @@ class IntegerHdacHf:
                 hf = key.hf[level] if g.hf_order == "filter_warp" else None
                 hf = self._warp_mask(hf, flow, occ, grid_hw) if hf is not None else self._high_pass(e)
                 q_in = self.L[name].q_in
-                x = (frshift(x.double(), q - q_in) + frshift(hf.double(), q_e - q_in)).clamp(INT16_MIN, INT16_MAX).float()
+                x = (frshift(x.double(), q - q_in) + frshift(hf.double(), q_e - q_in)).clamp(self.amin, self.amax).float()
             x = self._block(name, x, "up")
             q = self.L[name].q_out
         final = self.L["generator.final"]
@@ -255,7 +260,7 @@ class IntegerHdacHf:
         out = c2(n2(out, apply_relu=True))
         qs = self.L[f"{name}.sum"].q_out
         s = frshift(x.double(), q - qs) + frshift(out.double(), c2.q_out - qs)
-        return s.clamp(INT16_MIN, INT16_MAX).float(), qs
+        return s.clamp(self.amin, self.amax).float(), qs
 
     def exactness_report(self) -> dict:
         """Per layer: does the float32 evaluation satisfy the 2^24 bound (doc clause 2.3)?"""
