@@ -13,8 +13,6 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-INT16_MIN, INT16_MAX = -(1 << 15), (1 << 15) - 1
-
 
 def rshift(a: torch.Tensor, s) -> torch.Tensor:
     """RShift(a, s), ``s`` an int or an int64 tensor broadcastable to ``a`` (per-channel shifts)."""
@@ -28,40 +26,14 @@ def rshift(a: torch.Tensor, s) -> torch.Tensor:
     return torch.where(s > 0, right, a << (-s).clamp(min=0))
 
 
-def clip16(a: torch.Tensor) -> torch.Tensor:
-    """Saturation of an activation to the int16 range."""
-    return a.clamp(INT16_MIN, INT16_MAX)
-
-
-def requantise(a: torch.Tensor, q_from: int, q_to: int) -> torch.Tensor:
-    """A tensor with q_from fractional bits expressed with q_to fractional bits, saturated to int16."""
-    return clip16(rshift(a, q_from - q_to))
-
-
 def div_round(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """floor((2a + b) / (2b)) for b > 0: integer division rounded half up."""
+    """DivRound(a, b) = floor((2a + b) / (2b)) for b > 0: integer division rounded half up (int64)."""
     return torch.div(2 * a + b, 2 * b, rounding_mode="floor")
-
-
-def relu(a: torch.Tensor) -> torch.Tensor:
-    return a.clamp(min=0)
-
-
-def avg_pool2(a: torch.Tensor) -> torch.Tensor:
-    """2x2 average pooling: RShift(sum of the 4 samples, 2)."""
-    b, c, h, w = a.shape
-    s = a[:, :, 0:h - h % 2:2, 0:w - w % 2:2] + a[:, :, 1::2, 0:w - w % 2:2] + \
-        a[:, :, 0:h - h % 2:2, 1::2] + a[:, :, 1::2, 1::2]
-    return rshift(s, 2)
-
-
-def upsample_nearest2(a: torch.Tensor) -> torch.Tensor:
-    return a.repeat_interleave(2, dim=2).repeat_interleave(2, dim=3)
 
 
 # --- the same operations on floating-point carriers of integers ----------------------------------
 # Activations of the convolution layers are carried in float32 tensors holding
-# integers below 2^15 in magnitude, accumulators in float64 tensors holding
+# integers of at most 2^15 in magnitude, accumulators in float64 tensors holding
 # integers below 2^53 (doc clause 2.2): every operation below is then exact,
 # because scaling by a power of two is exact and each intermediate value is an
 # integer or half-integer below the significand's range.

@@ -39,7 +39,7 @@ class IntConv:
         return self._conv(x) + self._bias
 
     def __call__(self, x: torch.Tensor, apply_relu: bool = False) -> torch.Tensor:
-        """x: int16-range integers (float32 carrier) -> the same for the output."""
+        """x: A-bit integers (float32 carrier) -> the same for the output."""
         acc = self._conv(x).add_(self._bias)
         acc.mul_(self._scale).add_(0.5).floor_()                            # RShift(acc, s[c]), exact
         return acc.clamp_(0 if apply_relu else -self.amax - 1, self.amax).float()
