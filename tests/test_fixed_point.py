@@ -180,13 +180,9 @@ def _run_md5(model, env=None, extra=""):
 
 
 def _capabilities():
-    flags = open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else ""
-    caps = ["default"]
-    if " avx2" in flags:
-        caps.append("avx2")
-    if " avx512f" in flags and " avx512bw" in flags:
-        caps.append("avx512")
-    return caps
+    sys.path.insert(0, os.path.join(ROOT, "conformance"))
+    from run import cpu_capabilities
+    return cpu_capabilities()
 
 
 def test_bit_exact_across_threads_kernels_and_processes():
