@@ -37,6 +37,7 @@ def make_tiny_model(name: str, spec: dict) -> str:
     from CommonLib.network.hdac_hf import HdacHfModel
     from CommonLib.network.model_file import save_model, sha256_file
     from CommonLib.video_io import VideoReader
+    from ConverterApp.calibration import samples_from_pictures
     from ConverterApp.converter import convert
     from EncoderApp.__main__ import DEFAULT_INPUT
     cfg = tiny_config(spec["hf_filter"])
@@ -48,10 +49,7 @@ def make_tiny_model(name: str, spec: dict) -> str:
             model.generator.final.weight.normal_(0, 0.02)
     fpath = os.path.join(HERE, "models", f"{name}.safetensors")
     save_model(model, fpath, name)
-    pics = [torch.from_numpy(p.to_rgb()).float().unsqueeze(0) / 255
-            for p in VideoReader(resolve_resource(DEFAULT_INPUT)).frames(count=6)]
-    kps = [model.detect(p) for p in pics]
-    samples = [(pics[0], b, kps[0], k) for b, k in zip(pics[1:], kps[1:])] + [(pics[0], None, kps[0], kps[-1])]
+    samples = samples_from_pictures(model, [p.to_rgb() for p in VideoReader(resolve_resource(DEFAULT_INPUT)).frames(count=6)])
     layers, consts, calib = convert(model, samples)
     out = os.path.join(HERE, "models", f"{name}.hfim")
     sha = write_integer_model(out, name, cfg, layers, consts, model.kp_detector.state_dict(), sha256_file(fpath),

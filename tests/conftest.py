@@ -33,16 +33,13 @@ def tiny_float_model_file(tmp_path_factory):
 
 def convert_for_tests(float_path, out_path, clip, name="tiny_test", pictures=4):
     """Integer model of ``float_path`` calibrated on the first pictures of ``clip`` (source as base layer)."""
-    import torch
     from CommonLib.fixed_point.int_model_file import write_integer_model
     from CommonLib.network.model_file import load_model
     from CommonLib.video_io import VideoReader
+    from ConverterApp.calibration import samples_from_pictures
     from ConverterApp.converter import convert
     model, meta = load_model(float_path)
-    pics = [torch.from_numpy(p.to_rgb()).float().unsqueeze(0) / 255
-            for p in VideoReader(clip).frames(count=pictures)]
-    kps = [model.detect(p) for p in pics]
-    samples = [(pics[0], b, kps[0], k) for b, k in zip(pics[1:], kps[1:])] + [(pics[0], None, kps[0], kps[-1])]
+    samples = samples_from_pictures(model, [p.to_rgb() for p in VideoReader(clip).frames(count=pictures)])
     layers, consts, calib = convert(model, samples)
     write_integer_model(out_path, name, model.cfg, layers, consts, model.kp_detector.state_dict(), meta["sha256"],
                         {"test": True, "activation_q": calib["q"]})

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import sys
 
-from CommonLib.app_config import Option, parse_args, resolve_resource
-from CommonLib.errors import HdacError
+from CommonLib.app_config import Option, resolve_resource
+from CommonLib.app_main import run_app
 
 OPTIONS = [
     Option("InputModel", str, "", "float model file (.safetensors)", short="m"),
@@ -33,18 +33,7 @@ OPTIONS = [
 
 
 def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    try:
-        cfg = parse_args(OPTIONS, argv, "ConverterApp")
-        if cfg is None:
-            return 0
-        return run(cfg)
-    except HdacError as e:
-        print(f"ConverterApp: error: {e}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("ConverterApp: interrupted", file=sys.stderr)
-        return 130
+    return run_app("ConverterApp", OPTIONS, argv, run)
 
 
 def run(cfg) -> int:

@@ -1,9 +1,14 @@
-"""Calibration samples for the converter, drawn from training clips (never the test split).
+"""Calibration samples for the converter.
 
-For each clip, ``pictures`` target pictures evenly spaced; the key picture is
-the last IRAP picture before the target in the clip's own HEVC stream, the
-base layer the target decoded at each of the given QPs, plus one
-animation-only sample (no base layer) per target.
+``calibration_samples``: from training clips (never the test split). For each
+clip, ``pictures`` target pictures evenly spaced; the key picture is the last
+IRAP picture before the target in the clip's own HEVC stream, the base layer
+the target decoded at each of the given QPs, plus one animation-only sample
+(no base layer) per target.
+
+``samples_from_pictures``: from a few source pictures alone (the first one as
+key picture, the others as targets with themselves as base layer, plus one
+animation-only sample); for test and conformance-only models.
 """
 from __future__ import annotations
 
@@ -11,24 +16,27 @@ import numpy as np
 import torch
 
 from CommonLib.network.hdac_hf import HdacHfModel
+from TrainerApp.training_data import key_target_pairs
+
+
+def _tensor(a):
+    return torch.from_numpy(np.ascontiguousarray(a)).float().unsqueeze(0) / 255
 
 
 def calibration_samples(model: HdacHfModel, clips, qps, pictures: int):
     out = []
-
-    def t(a):
-        return torch.from_numpy(np.ascontiguousarray(a)).float().unsqueeze(0) / 255
-
     for c in clips:
-        n = len(c.source)
-        for ti in np.linspace(1, n - 1, pictures).astype(int):
-            s = int(c.key_positions[np.searchsorted(c.key_positions, ti, side="right") - 1])
-            if s == ti:
-                continue
-            kp_key, kp_t = model.detect(t(c.rgb(c.source, s))), model.detect(t(c.rgb(c.source, ti)))
+        for s, ti in key_target_pairs(c, pictures):
+            kp_key, kp_t = model.detect(_tensor(c.rgb(c.source, s))), model.detect(_tensor(c.rgb(c.source, ti)))
             for j, qp in enumerate(qps):
-                key = t(c.rgb(c.decoded[qp], s))
-                out.append((key, t(c.rgb(c.decoded[qp], ti)), kp_key, kp_t))
+                key = _tensor(c.rgb(c.decoded[qp], s))
+                out.append((key, _tensor(c.rgb(c.decoded[qp], ti)), kp_key, kp_t))
                 if j == 0:
                     out.append((key, None, kp_key, kp_t))
     return out
+
+
+def samples_from_pictures(model: HdacHfModel, rgb_pictures):
+    pics = [_tensor(p) for p in rgb_pictures]
+    kps = [model.detect(p) for p in pics]
+    return [(pics[0], b, kps[0], k) for b, k in zip(pics[1:], kps[1:])] + [(pics[0], None, kps[0], kps[-1])]

@@ -5,8 +5,8 @@ import json
 import os
 import sys
 
-from CommonLib.app_config import Option, flag, parse_args, resolve_resource
-from CommonLib.errors import HdacError
+from CommonLib.app_config import Option, flag, resolve_resource
+from CommonLib.app_main import run_app
 
 OPTIONS = [
     Option("NetworkConfig", str, "small", "architecture preset", choices=("small", "paper", "tiny")),
@@ -53,18 +53,7 @@ OPTIONS = [
 
 
 def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    try:
-        cfg = parse_args(OPTIONS, argv, "TrainerApp")
-        if cfg is None:
-            return 0
-        return run(cfg)
-    except HdacError as e:
-        print(f"TrainerApp: error: {e}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("TrainerApp: interrupted", file=sys.stderr)
-        return 130
+    return run_app("TrainerApp", OPTIONS, argv, run)
 
 
 def run(cfg) -> int:

@@ -21,7 +21,7 @@ from CommonLib.network.hdac_hf import HdacHfModel
 from CommonLib.network.model_file import load_model, save_model
 from TrainerApp.losses import (PatchDiscriminator, Vgg19Features, equivariance_loss, lsgan_discriminator_loss,
                               lsgan_generator_loss, reconstruction_loss, vgg19_perceptual)
-from TrainerApp.training_data import ClipCache, PairSampler
+from TrainerApp.training_data import ClipCache, PairSampler, key_target_pairs
 
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:
@@ -36,11 +36,7 @@ def validate(model: HdacHfModel, clips: list[ClipCache], qps, frames: int, devic
     for qp in qps:
         g_p, b_p, g_s, b_s = [], [], [], []
         for c in clips:
-            n = len(c.source)
-            for t in np.linspace(1, n - 1, frames).astype(int):
-                s = int(c.key_positions[np.searchsorted(c.key_positions, t, side="right") - 1])
-                if s == t:
-                    continue
+            for s, t in key_target_pairs(c, frames):
                 key, key_src, base, tgt = (torch.from_numpy(c.rgb(a, i)).float().unsqueeze(0).to(device) / 255
                                            for a, i in ((c.decoded[qp], s), (c.source, s), (c.decoded[qp], t), (c.source, t)))
                 kp_key, kp_t = model.detect(key_src), model.detect(tgt)

@@ -79,6 +79,15 @@ def prepare_clip(seq: dict, cache_dir: str, qps, intra_qp: int, intra_period: in
     return ClipCache(seq["name"], source, decoded, keys, w, h)
 
 
+def key_target_pairs(clip: ClipCache, count: int):
+    """(key index, target index) of ``count`` targets evenly spaced over the clip; the key is the last IRAP
+    picture at or before the target (targets that are key pictures themselves are skipped)."""
+    for t in np.linspace(1, len(clip.source) - 1, count).astype(int):
+        s = int(clip.key_positions[np.searchsorted(clip.key_positions, t, side="right") - 1])
+        if s != t:
+            yield s, int(t)
+
+
 def prepare_clips(seqs, cache_dir, qps, intra_qp, intra_period, max_frames, progress=True):
     return [prepare_clip(s, cache_dir, qps, intra_qp, intra_period, max_frames)
             for s in tqdm(seqs, desc="base layers", disable=not progress)]

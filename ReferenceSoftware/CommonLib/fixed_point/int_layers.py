@@ -57,11 +57,15 @@ class IntAffine:
     q_out: int
     activation_bits: int = 16
 
+    def __post_init__(self):
+        self.amax = (1 << (self.activation_bits - 1)) - 1
+        self._scale = self.scale.double().view(1, -1, 1, 1)
+        self._bias = self.bias.double().view(1, -1, 1, 1)
+        self._shift = self.shift.view(1, -1, 1, 1)
+
     def __call__(self, x: torch.Tensor, apply_relu: bool = False) -> torch.Tensor:
-        amax = (1 << (self.activation_bits - 1)) - 1
-        y = x.double() * self.scale.double().view(1, -1, 1, 1) + self.bias.double().view(1, -1, 1, 1)
-        y = frshift(y, self.shift.view(1, -1, 1, 1))
-        return y.clamp(0 if apply_relu else -amax - 1, amax).float()
+        y = frshift(x.double() * self._scale + self._bias, self._shift)
+        return y.clamp(0 if apply_relu else -self.amax - 1, self.amax).float()
 
 
 @dataclass

@@ -43,6 +43,26 @@ def keypoints_q16(q: np.ndarray, precision: int) -> torch.Tensor:
     return t << (KP_BITS - precision) if precision <= KP_BITS else rshift(t, precision - KP_BITS)
 
 
+class Motion:
+    """The flow and occlusion of one picture, with their sampling positions per map size (computed once)."""
+
+    def __init__(self, flow: torch.Tensor, occlusion: torch.Tensor, grid_hw):
+        self.flow, self.occlusion, self.grid_hw = flow, occlusion, grid_hw
+        self._at = {}
+
+    def at(self, size):
+        """(px, py, O) at a map of ``size``: the flow resized (3.1) and rescaled to its samples, 8 fractional
+        bits (7.2), and the occlusion resized (15 fractional bits)."""
+        if size not in self._at:
+            gh, gw = self.grid_hw
+            h, w = size
+            f = resize_bilinear(self.flow.permute(0, 3, 1, 2), size)                  # (1, 2, h, w)
+            px = rshift(div_round(f[:, 0] * (w - 1), torch.tensor(gw - 1)), FLOW_BITS - COORD_BITS)
+            py = rshift(div_round(f[:, 1] * (h - 1), torch.tensor(gh - 1)), FLOW_BITS - COORD_BITS)
+            self._at[size] = (px, py, resize_bilinear(self.occlusion, size))
+        return self._at[size]
+
+
 @dataclass
 class KeyState:
     """Everything that depends only on the key picture (computed once per key picture)."""
@@ -76,6 +96,7 @@ class IntegerHdacHf:
                               x_max_abs=255)
         self.var_num, self.var_den = int(consts["kp_variance"][0]), int(consts["kp_variance"][1])
         self.hf_kernel = None
+        self._hf_convs = {}
         if g.hf_filter != "none":
             self.hf_kernel = torch.tensor(HF_KERNELS[g.hf_filter], dtype=torch.int64)
 
@@ -102,9 +123,12 @@ class IntegerHdacHf:
         return feats
 
     def _high_pass(self, e):
+        """f_hpf (paper eq. 2): depthwise integer kernel, zero padding, not saturated (one plan per width)."""
         c = e.shape[1]
-        k = self.hf_kernel.view(1, 1, 3, 3).expand(c, 1, 3, 3).contiguous()
-        return ExactConv2d(k, 1, groups=c)(e).long()
+        if c not in self._hf_convs:
+            k = self.hf_kernel.view(1, 1, 3, 3).expand(c, 1, 3, 3).contiguous()
+            self._hf_convs[c] = ExactConv2d(k, 1, groups=c)
+        return self._hf_convs[c](e).long()
 
     # ---------------------------------------------------------------- key picture
     def key_state(self, key_rgb: np.ndarray, kp_key: torch.Tensor) -> KeyState:
@@ -191,29 +215,17 @@ class IntegerHdacHf:
         return out, q
 
     # ---------------------------------------------------------------- warping
-    @staticmethod
-    def _positions(flow, grid_hw, size):
-        """Flow (grid samples, 16 bits) resized to ``size`` and rescaled to its samples, 8 bits."""
-        gh, gw = grid_hw
-        h, w = size
-        f = resize_bilinear(flow.permute(0, 3, 1, 2), size)                           # (1, 2, h, w)
-        px = div_round(f[:, 0] * (w - 1), torch.tensor(gw - 1))
-        py = div_round(f[:, 1] * (h - 1), torch.tensor(gh - 1))
-        return rshift(px, FLOW_BITS - COORD_BITS), rshift(py, FLOW_BITS - COORD_BITS)
-
-    def _warp_mask(self, e, flow, occ, grid_hw):
+    def _warp_mask(self, e, motion: "Motion"):
         """O . w(F, e) at e's resolution (paper eqs. 1 and 3); same quantiser as e."""
-        size = e.shape[2:]
-        px, py = self._positions(flow, grid_hw, size)
-        warped = grid_sample(e.long(), px, py)
-        return rshift(warped * resize_bilinear(occ, size), MASK_BITS)
+        px, py, occ = motion.at(tuple(e.shape[2:]))
+        return rshift(grid_sample(e.long(), px, py) * occ, MASK_BITS)
 
     # ---------------------------------------------------------------- generator
     def generate(self, key: KeyState, kp_t: torch.Tensor, base_rgb: np.ndarray | None) -> np.ndarray:
         g = self.cfg.generator
-        flow, occ, grid_hw = self.dense_motion(key, kp_t)
+        motion = Motion(*self.dense_motion(key, kp_t))
         top, q_top = key.feats[-1]
-        warped = self._warp_mask(top, flow, occ, grid_hw).float()
+        warped = self._warp_mask(top, motion).float()
         if base_rgb is None:
             base = None
             n = g.num_down_blocks
@@ -235,7 +247,7 @@ class IntegerHdacHf:
             if self.hf_kernel is not None:
                 e, q_e = key.feats[level]
                 hf = key.hf[level] if g.hf_order == "filter_warp" else None
-                hf = self._warp_mask(hf, flow, occ, grid_hw) if hf is not None else self._high_pass(e)
+                hf = self._warp_mask(hf, motion) if hf is not None else self._high_pass(e)
                 q_in = self.L[name].q_in
                 x = (frshift(x.double(), q - q_in) + frshift(hf.double(), q_e - q_in)).clamp(self.amin, self.amax).float()
             x = self._block(name, x, "up")
@@ -249,7 +261,7 @@ class IntegerHdacHf:
             if base is not None:
                 skip = base << qf
             else:
-                px, py = self._positions(flow, grid_hw, key.rgb.shape[2:])
+                px, py, _ = motion.at(tuple(key.rgb.shape[2:]))
                 skip = grid_sample(key.rgb << qf, px, py)
             pix = rshift(skip + y, qf)
         return pix.clamp(0, 255).to(torch.uint8)[0].numpy()
