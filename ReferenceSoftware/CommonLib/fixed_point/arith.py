@@ -14,16 +14,11 @@ import torch
 import torch.nn.functional as F
 
 
-def rshift(a: torch.Tensor, s) -> torch.Tensor:
-    """RShift(a, s), ``s`` an int or an int64 tensor broadcastable to ``a`` (per-channel shifts)."""
-    if isinstance(s, int):
-        if s > 0:
-            return (a + (1 << (s - 1))) >> s
-        return a << (-s) if s < 0 else a
-    pos = s.clamp(min=0)
-    half = torch.where(pos > 0, torch.ones_like(pos) << (pos - 1).clamp(min=0), torch.zeros_like(pos))
-    right = (a + half) >> pos
-    return torch.where(s > 0, right, a << (-s).clamp(min=0))
+def rshift(a: torch.Tensor, s: int) -> torch.Tensor:
+    """RShift(a, s) on int64 tensors (per-channel shifts use :func:`frshift`)."""
+    if s > 0:
+        return (a + (1 << (s - 1))) >> s
+    return a << (-s) if s < 0 else a
 
 
 def div_round(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
