@@ -78,3 +78,39 @@ def test_gan_and_vgg_options(seq_list, tmp_path):
 def test_missing_vgg_weights(seq_list, tmp_path, capsys):
     assert trainer_main(_args(seq_list, tmp_path, "--Steps", "1", "--VggWeights", str(tmp_path / "none.pth"))) == 1
     assert "cannot load VGG19 weights" in capsys.readouterr().err
+
+
+def test_device_sampler_equals_cpu_sampler(seq_list, tmp_path):
+    """DataOnDevice: the batches gathered and colour-converted as tensors equal PairSampler's, draw for draw."""
+    import numpy as np
+    import torch
+
+    from CommonLib.colour import yuv420_to_rgb
+    from CommonLib.sequence_list import read_sequence_list
+    from CommonLib.video_io import YuvPicture
+    from TrainerApp.device_sampler import DevicePairSampler, yuv420_to_rgb_torch
+    from TrainerApp.training_data import PairSampler, prepare_clips
+    seqs = read_sequence_list(seq_list, "train")
+    clips = prepare_clips(seqs, str(tmp_path / "cache"), [44, 50], 27, 4, 8, progress=False, jobs=2)
+    cpu, dev = PairSampler(clips, [44, 50], 7), DevicePairSampler(clips, [44, 50], 7, "cpu")
+    for _ in range(3):
+        (a, la), (b, lb) = cpu.batch(5), dev.batch(5)
+        assert torch.equal(la, lb)
+        for x, y in zip(a, b):
+            assert torch.equal(x, y)
+    # the tensor colour conversion is the normative integer one, on random planes too (extremes included)
+    rng = np.random.default_rng(3)
+    packed = rng.integers(0, 256, (4, 24, 16), dtype=np.uint8)
+    packed[0] = 0
+    packed[1] = 255
+    ref = np.stack([yuv420_to_rgb(*YuvPicture.from_packed(p, 16, 16).planes()) for p in packed])
+    assert np.array_equal(yuv420_to_rgb_torch(torch.from_numpy(packed), 16, 16).numpy(), ref)
+
+
+def test_max_minutes_stops_training(seq_list, tmp_path, capsys):
+    assert trainer_main(_args(seq_list, tmp_path, "--Steps", "50", "--MaxMinutes", "0.000001",
+                              "--DataOnDevice", "1")) == 0
+    log = json.load(open(tmp_path / "run" / "training_log.json"))
+    model, meta = load_model(str(tmp_path / "run" / "model.safetensors"), log["sha256"])
+    assert json.loads(meta["training_steps"]) < 50
+    assert "MaxMinutes" in capsys.readouterr().out

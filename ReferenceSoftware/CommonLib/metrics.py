@@ -28,18 +28,23 @@ def psnr_y(rgb_a: np.ndarray, rgb_b: np.ndarray) -> float:
 
 
 def _gauss_window(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
+    """The normalised 1-D Gaussian; the 2-D window is its outer product (separable)."""
     ax = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
     g = torch.exp(-ax ** 2 / (2 * sigma ** 2))
-    g = g / g.sum()
-    return torch.outer(g, g).view(1, 1, size, size)
+    return g / g.sum()
+
+
+def _gauss_filter(t: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+    """'Valid' filtering of every channel of (B, C, H, W) with the window outer(g, g), as two 1-D passes."""
+    c, n = t.shape[1], g.numel()
+    t = F.conv2d(t, g.view(1, 1, 1, n).expand(c, 1, 1, n), groups=c)
+    return F.conv2d(t, g.view(1, 1, n, 1).expand(c, 1, n, 1), groups=c)
 
 
 def _ssim_parts(x, y, win, data_range):
     c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
-    mx, my = F.conv2d(x, win), F.conv2d(y, win)
-    sxx = F.conv2d(x * x, win) - mx * mx
-    syy = F.conv2d(y * y, win) - my * my
-    sxy = F.conv2d(x * y, win) - mx * my
+    mx, my, exx, eyy, exy = _gauss_filter(torch.cat([x, y, x * x, y * y, x * y], 1), win).split(1, 1)
+    sxx, syy, sxy = exx - mx * mx, eyy - my * my, exy - mx * my
     cs = (2 * sxy + c2) / (sxx + syy + c2)
     lum = (2 * mx * my + c1) / (mx * mx + my * my + c1)
     return (lum * cs).mean(dim=(1, 2, 3)), cs.mean(dim=(1, 2, 3))

@@ -38,6 +38,10 @@ OPTIONS = [
     Option("VggWeights", str, "", "local VGG19 state dict (torchvision names) for the perceptual loss; empty = off"),
     Option("Device", str, "cpu", "cpu or cuda", choices=("cpu", "cuda")),
     Option("Threads", int, 0, "torch threads (0 = default)"),
+    flag("DataOnDevice", 0, "keep the training pictures on the Device and assemble batches there (GPU training; "
+         "same samples as on the CPU)"),
+    Option("PrepareJobs", int, 1, "processes that encode the training clips' base layers (first run only)"),
+    Option("MaxMinutes", float, 0.0, "stop after this wall time (checkpoint and model are written); 0 = no limit"),
     flag("ChannelsLast", 1, "channels-last memory format (faster CPU convolutions)"),
     Option("OutputDir", str, "runs/train", "checkpoints and logs"),
     Option("OutputModel", str, "", "final model file (.safetensors); empty = OutputDir/model.safetensors"),
@@ -87,7 +91,7 @@ def run(cfg) -> int:
     if unknown:
         raise ConfigError(f"ValidationSequences {sorted(unknown)} are not training clips of the list")
     prep = dict(cache_dir=cfg.CacheDir, qps=qps, intra_qp=cfg.IntraQP, intra_period=cfg.TrainIntraPeriod,
-                max_frames=cfg.MaxFramesPerClip, progress=bool(cfg.Progress))
+                max_frames=cfg.MaxFramesPerClip, progress=bool(cfg.Progress), jobs=max(1, cfg.PrepareJobs))
     train_clips = prepare_clips([s for s in seqs if s["name"] not in held], **prep)
     val_clips = prepare_clips([s for s in seqs if s["name"] in held], **prep)
     print(f"TrainerApp: {len(train_clips)} training clips ({sum(len(c.source) for c in train_clips)} pictures), "

@@ -54,12 +54,18 @@ class Trainer:
     def __init__(self, cfg, net_cfg, train_clips, val_clips, qps, log=print):
         self.cfg, self.log = cfg, log
         self.device = torch.device(cfg.Device)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True      # fixed picture size: let cuDNN pick its fastest kernels
         torch.manual_seed(cfg.Seed)
         self.model = HdacHfModel(net_cfg).to(self.device).train()
         self.memory_format = torch.channels_last if cfg.ChannelsLast else torch.contiguous_format
         self.model = self.model.to(memory_format=self.memory_format)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.LearningRate, betas=(0.5, 0.999))
-        self.sampler = PairSampler(train_clips, qps, cfg.Seed)
+        if cfg.DataOnDevice:
+            from TrainerApp.device_sampler import DevicePairSampler
+            self.sampler = DevicePairSampler(train_clips, qps, cfg.Seed, self.device)
+        else:
+            self.sampler = PairSampler(train_clips, qps, cfg.Seed)
         self.val_clips, self.qps = val_clips, qps
         self.step = 0
         self.history = []
@@ -157,6 +163,9 @@ class Trainer:
         bar = tqdm(total=cfg.Steps, initial=self.step, desc="train", disable=not cfg.Progress, dynamic_ncols=True)
         rec_avg = eq_avg = None
         while self.step < cfg.Steps:
+            if cfg.MaxMinutes and time.time() - start > 60 * cfg.MaxMinutes:
+                self.log(f"MaxMinutes {cfg.MaxMinutes} reached at step {self.step} of {cfg.Steps}")
+                break
             rec, eq = self.train_step()
             rec_avg = rec if rec_avg is None else 0.98 * rec_avg + 0.02 * rec
             eq_avg = eq if eq_avg is None else 0.98 * eq_avg + 0.02 * eq

@@ -88,9 +88,20 @@ def key_target_pairs(clip: ClipCache, count: int):
             yield s, int(t)
 
 
-def prepare_clips(seqs, cache_dir, qps, intra_qp, intra_period, max_frames, progress=True):
+def _prepare_only(args) -> str:
+    prepare_clip(*args)
+    return args[0]["name"]
+
+
+def prepare_clips(seqs, cache_dir, qps, intra_qp, intra_period, max_frames, progress=True, jobs=1):
+    """The cached clips; with ``jobs`` > 1 the missing encodings run in that many processes first."""
+    if jobs > 1 and len(seqs) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+        work = [(s, cache_dir, qps, intra_qp, intra_period, max_frames) for s in seqs]
+        with ProcessPoolExecutor(min(jobs, len(seqs))) as ex:
+            list(tqdm(ex.map(_prepare_only, work), total=len(work), desc="base layers", disable=not progress))
     return [prepare_clip(s, cache_dir, qps, intra_qp, intra_period, max_frames)
-            for s in tqdm(seqs, desc="base layers", disable=not progress)]
+            for s in tqdm(seqs, desc="base layers", disable=not progress or jobs > 1)]
 
 
 class PairSampler:
@@ -103,8 +114,10 @@ class PairSampler:
         self.weights = np.array([len(c.source) for c in clips], np.float64)
         self.weights /= self.weights.sum()
 
-    def sample(self):
-        c = self.clips[self.rng.choice(len(self.clips), p=self.weights)]
+    def draw(self):
+        """(clip index, key index s, target index t, qp, flip) of the next sample."""
+        ci = int(self.rng.choice(len(self.clips), p=self.weights))
+        c = self.clips[ci]
         n = len(c.source)
         while True:
             t = int(self.rng.integers(1, n))
@@ -112,8 +125,14 @@ class PairSampler:
             if s != t:
                 break
         qp = self.qps[int(self.rng.integers(len(self.qps)))]
+        flip = bool(self.flip and self.rng.random() < 0.5)
+        return ci, s, t, qp, flip
+
+    def sample(self):
+        ci, s, t, qp, flip = self.draw()
+        c = self.clips[ci]
         pics = [c.rgb(c.decoded[qp], s), c.rgb(c.source, s), c.rgb(c.decoded[qp], t), c.rgb(c.source, t)]
-        if self.flip and self.rng.random() < 0.5:
+        if flip:
             pics = [p[:, :, ::-1] for p in pics]
         return [np.ascontiguousarray(p) for p in pics], QP_LOSS_WEIGHT.get(qp, 1.0), qp
 

@@ -1,0 +1,75 @@
+"""Training samples assembled on the training device (``--DataOnDevice 1``).
+
+The cached 4:2:0 pictures of every training clip (source and each base-layer
+QP) are copied once to the device as uint8 tensors; each batch is gathered
+there and converted to R'G'B' with the integer colour conversion of
+``CommonLib.colour`` (same coefficients, same rounding, so the pictures are
+bit-identical to ``PairSampler``'s). The draws come from the same numpy
+generator in the same order as ``PairSampler``, so both samplers give the same
+sample sequence for a seed; on a GPU this removes the per-sample CPU work that
+otherwise limits the training speed.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from CommonLib.colour import CB_TO_B, CB_TO_G, CR_TO_G, CR_TO_R, ROUND, SHIFT, Y_SCALE
+from TrainerApp.training_data import QP_LOSS_WEIGHT, ClipCache, PairSampler
+
+
+def upsample_chroma_torch(c: torch.Tensor) -> torch.Tensor:
+    """(B, h, w) integer chroma -> (B, 2h, 2w): ``CommonLib.colour.upsample_chroma`` on tensors."""
+    p = torch.nn.functional.pad(c[:, None].float(), (1, 1, 1, 1), mode="replicate")[:, 0].to(torch.int32)
+    up, dn = 3 * p[:, 1:-1, :] + p[:, :-2, :], 3 * p[:, 1:-1, :] + p[:, 2:, :]
+    v = torch.stack([up, dn], 2).flatten(1, 2)
+    lf, rt = 3 * v[:, :, 1:-1] + v[:, :, :-2], 3 * v[:, :, 1:-1] + v[:, :, 2:]
+    out = torch.stack([lf, rt], 3).flatten(2, 3)
+    return (out + 8) >> 4
+
+
+def yuv420_to_rgb_torch(packed: torch.Tensor, width: int, height: int) -> torch.Tensor:
+    """(B, H*3/2, W) uint8 I420 pictures -> (B, 3, H, W) uint8 R'G'B' (``CommonLib.colour.yuv420_to_rgb``)."""
+    b = packed.shape[0]
+    flat = packed.reshape(b, -1)
+    ys, cs = width * height, (width // 2) * (height // 2)
+    y = flat[:, :ys].reshape(b, height, width).to(torch.int32)
+    u = flat[:, ys:ys + cs].reshape(b, height // 2, width // 2).to(torch.int32)
+    v = flat[:, ys + cs:ys + 2 * cs].reshape(b, height // 2, width // 2).to(torch.int32)
+    yy = (y - 16) * Y_SCALE
+    cb, cr = upsample_chroma_torch(u) - 128, upsample_chroma_torch(v) - 128
+    r = (yy + CR_TO_R * cr + ROUND) >> SHIFT
+    g = (yy + CB_TO_G * cb + CR_TO_G * cr + ROUND) >> SHIFT
+    bl = (yy + CB_TO_B * cb + ROUND) >> SHIFT
+    return torch.stack([r, g, bl], 1).clamp(0, 255).to(torch.uint8)
+
+
+class DevicePairSampler(PairSampler):
+    """``PairSampler`` whose pictures live on ``device``; ``batch`` returns device tensors in [0, 1]."""
+
+    def __init__(self, clips: list[ClipCache], qps, seed: int, device, flip: bool = True):
+        super().__init__(clips, qps, seed, flip)
+        if len({(c.width, c.height) for c in clips}) != 1:
+            from CommonLib.errors import ConfigError
+            raise ConfigError("DataOnDevice needs training clips of one picture size")
+        self.device = torch.device(device)
+        # one tensor per clip: index 0 = source, 1 + k = decoded at qps[k]
+        self.pictures = [torch.stack([torch.from_numpy(np.array(a)) for a in
+                                      [c.source] + [c.decoded[q] for q in self.qps]]).to(self.device)
+                         for c in clips]
+
+    def batch(self, size: int):
+        draws = [self.draw() for _ in range(size)]
+        rows = []      # key (decoded s), key source (s), base layer (decoded t), target (source t)
+        for ci, s, t, qp, _ in draws:
+            k = 1 + self.qps.index(qp)
+            pics = self.pictures[ci]
+            rows.append(torch.stack([pics[k, s], pics[0, s], pics[k, t], pics[0, t]]))
+        c = self.clips[0]
+        rgb = yuv420_to_rgb_torch(torch.stack(rows).flatten(0, 1), c.width, c.height)
+        rgb = rgb.view(size, 4, 3, c.height, c.width)
+        flips = torch.tensor([d[4] for d in draws], device=self.device)
+        rgb = torch.where(flips.view(-1, 1, 1, 1, 1), rgb.flip(-1), rgb)
+        stack = [rgb[:, j].float() / 255.0 for j in range(4)]
+        lam = torch.tensor([QP_LOSS_WEIGHT.get(d[3], 1.0) for d in draws], dtype=torch.float32)
+        return stack, lam
