@@ -67,3 +67,25 @@ def test_shipped_models_verify(tmp_path):
         assert imf.source_model_sha256 == e["sha256"] and imf.model_name == name
         assert imf.config.to_dict() == model.cfg.to_dict()
         assert os.path.getsize(imf.path) < 16 * 1024 * 1024
+
+
+def test_gpu_experiment_weights_are_the_documented_ones():
+    """The committed GPU-trained model files are the ones whose SHA-256 the model card and the gate points name."""
+    import glob
+    import json
+    import os
+
+    from CommonLib.network.model_file import sha256_file
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    card = open(os.path.join(root, "doc", "model_card.md")).read()
+    d = os.path.join(root, "training", "gpu_experiment")
+    float_sha = sha256_file(os.path.join(d, "hdac_hf_small_gpu.safetensors"))
+    int_sha = sha256_file(os.path.join(d, "hdac_hf_small_gpu.hfim"))
+    assert float_sha in card and int_sha in card
+    points = glob.glob(os.path.join(root, "doc", "results", "gpu_model_gates", "points", "*.json"))
+    assert len(points) == 12
+    for p in points:
+        res = json.load(open(p))
+        ctc = json.load(open(os.path.join(root, "doc", "results", "ctc", "points", os.path.basename(p))))
+        assert res["model_sha256"] == int_sha and res["float_model_sha256"] == float_sha
+        assert res["frames"] == ctc["frames"] and res["kbps"] == pytest.approx(ctc["kbps"], rel=0.05)
