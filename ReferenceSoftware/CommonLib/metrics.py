@@ -41,9 +41,9 @@ def _gauss_filter(t: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
     return F.conv2d(t, g.view(1, 1, n, 1).expand(c, 1, n, 1), groups=c)
 
 
-def _ssim_parts(x, y, win, data_range):
+def _ssim_parts(x, y, g, data_range):
     c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
-    mx, my, exx, eyy, exy = _gauss_filter(torch.cat([x, y, x * x, y * y, x * y], 1), win).split(1, 1)
+    mx, my, exx, eyy, exy = _gauss_filter(torch.cat([x, y, x * x, y * y, x * y], 1), g).split(1, 1)
     sxx, syy, sxy = exx - mx * mx, eyy - my * my, exy - mx * my
     cs = (2 * sxy + c2) / (sxx + syy + c2)
     lum = (2 * mx * my + c1) / (mx * mx + my * my + c1)
@@ -53,10 +53,10 @@ def _ssim_parts(x, y, win, data_range):
 def ms_ssim_tensor(x: torch.Tensor, y: torch.Tensor, data_range: float = 255.0) -> torch.Tensor:
     """MS-SSIM of (B, 1, H, W) tensors (H, W >= 176 for the 5 scales); returns (B,)."""
     x, y = x.double(), y.double()
-    win = _gauss_window().to(x.device)
+    g = _gauss_window().to(x.device)
     vals = []
     for i, w in enumerate(MS_SSIM_WEIGHTS):
-        ssim, cs = _ssim_parts(x, y, win, data_range)
+        ssim, cs = _ssim_parts(x, y, g, data_range)
         vals.append(torch.relu(ssim if i == len(MS_SSIM_WEIGHTS) - 1 else cs) ** w)
         if i < len(MS_SSIM_WEIGHTS) - 1:
             x, y = F.avg_pool2d(x, 2), F.avg_pool2d(y, 2)

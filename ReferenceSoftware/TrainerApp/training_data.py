@@ -40,6 +40,10 @@ class ClipCache:
     width: int
     height: int
 
+    def key_index(self, t: int) -> int:
+        """The last IRAP picture at or before picture ``t`` (the key picture a decoder uses for ``t``)."""
+        return int(self.key_positions[np.searchsorted(self.key_positions, t, side="right") - 1])
+
     def rgb(self, arr: np.ndarray, i: int) -> np.ndarray:
         return yuv420_to_rgb(*YuvPicture.from_packed(arr[i], self.width, self.height).planes())
 
@@ -83,7 +87,7 @@ def key_target_pairs(clip: ClipCache, count: int):
     """(key index, target index) of ``count`` targets evenly spaced over the clip; the key is the last IRAP
     picture at or before the target (targets that are key pictures themselves are skipped)."""
     for t in np.linspace(1, len(clip.source) - 1, count).astype(int):
-        s = int(clip.key_positions[np.searchsorted(clip.key_positions, t, side="right") - 1])
+        s = clip.key_index(int(t))
         if s != t:
             yield s, int(t)
 
@@ -121,7 +125,7 @@ class PairSampler:
         n = len(c.source)
         while True:
             t = int(self.rng.integers(1, n))
-            s = int(c.key_positions[np.searchsorted(c.key_positions, t, side="right") - 1])
+            s = c.key_index(t)
             if s != t:
                 break
         qp = self.qps[int(self.rng.integers(len(self.qps)))]
