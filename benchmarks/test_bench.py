@@ -81,8 +81,8 @@ def shipped():
     from CommonLib.fixed_point.int_model_file import IntegerModelFile
     from CommonLib.network.model_file import load_model
     from CommonLib.video_io import VideoReader
-    imf = IntegerModelFile(resolve_resource("resource:models/hdac_hf_small.hfim"))
-    fm, _ = load_model(resolve_resource("resource:models/hdac_hf_small.safetensors"))
+    imf = IntegerModelFile(resolve_resource("resource:models/hdac_hf_small_v2.hfim"))
+    fm, _ = load_model(resolve_resource("resource:models/hdac_hf_small_v2.safetensors"))
     pics = [p.to_rgb() for p in VideoReader(resolve_resource("resource:clips/ctc01_lp_d6_256x256_30_32f.y4m")).frames(count=3)]
     kp = np.array([[10, -20], [50, 60], [-70, 30], [0, 0], [100, -100], [-30, -30], [20, 90], [-90, 10], [60, 5], [5, 60]])
     return imf.network(), fm, pics, kp
@@ -111,3 +111,29 @@ def test_decoder_generation_shipped_integer_with_key_state(benchmark, shipped):
     net, _, pics, kp = shipped
     benchmark.pedantic(lambda: net.generate(net.key_state(pics[0], keypoints_q16(kp, 8)), keypoints_q16(kp + 5, 8),
                                             pics[1]), rounds=10, warmup_rounds=1)
+
+
+def test_residual_scaling_and_slice_qp(benchmark, shipped):
+    """Per fused picture on top of the generation: SliceQpY of the access unit (PPS + slice segment header
+    parsed) and the residual scaling of a 256x256 R'G'B' picture."""
+    from fractions import Fraction
+
+    from CommonLib.hevc_slice_qp import SliceQpParser
+    from CommonLib.residual_scaling import apply_residual_scale
+    from CommonLib.video_io import VideoReader
+    from CommonLib.app_config import resolve_resource
+    from DecoderLib.access_units import split_access_units
+    from EncoderLib.base_layer_encoder import X265BaseLayerEncoder
+    _, _, pics, _ = shipped
+    enc = X265BaseLayerEncoder(256, 256, Fraction(30), 27, 44, 0, picture_hash=0)
+    data = b"".join(b"".join(enc.encode(p)) for p in
+                    VideoReader(resolve_resource("resource:clips/ctc01_lp_d6_256x256_30_32f.y4m")).frames(count=2))
+    data += b"".join(enc.flush())
+    aus = split_access_units(data, "hevc")
+    parser = SliceQpParser()
+    parser.access_unit(aus[0].nal_units)                  # parameter sets
+
+    def one_picture():
+        parser.access_unit(aus[1].nal_units)
+        return apply_residual_scale(pics[1], pics[2], 25)
+    benchmark.pedantic(one_picture, rounds=50, warmup_rounds=2)

@@ -60,13 +60,15 @@ def test_shipped_models_verify(tmp_path):
         assert meta["model_name"] == name
         assert os.path.getsize(path) < 16 * 1024 * 1024
         assert model.cfg.generator.hf_filter == e["hf_filter"]
-        # the integer model that bitstreams name, converted from this float model
+        # the integer models that bitstreams name, made from this float model; the one of the same name
+        # is its conversion, others are copies with a ResidualScale table (same tensors)
         from CommonLib.fixed_point.int_model_file import IntegerModelFile
-        ie = e["integer_model"]
-        imf = IntegerModelFile(os.path.join(MODEL_DIR, ie["file"]), ie["sha256"])
-        assert imf.source_model_sha256 == e["sha256"] and imf.model_name == name
-        assert imf.config.to_dict() == model.cfg.to_dict()
-        assert os.path.getsize(imf.path) < 16 * 1024 * 1024
+        assert name in e["integer_models"]
+        for iname, ie in e["integer_models"].items():
+            imf = IntegerModelFile(os.path.join(MODEL_DIR, ie["file"]), ie["sha256"])
+            assert imf.source_model_sha256 == e["sha256"] and imf.model_name == iname
+            assert imf.config.to_dict() == model.cfg.to_dict() and imf.residual_scale == ie["residual_scale"]
+            assert os.path.getsize(imf.path) < 16 * 1024 * 1024
 
 
 def test_gpu_experiment_weights_are_the_documented_ones():
@@ -89,3 +91,37 @@ def test_gpu_experiment_weights_are_the_documented_ones():
         ctc = json.load(open(os.path.join(root, "doc", "results", "ctc", "points", os.path.basename(p))))
         assert res["model_sha256"] == int_sha and res["float_model_sha256"] == float_sha
         assert res["frames"] == ctc["frames"] and res["kbps"] == pytest.approx(ctc["kbps"], rel=0.05)
+
+
+def test_v2_models_are_the_documented_weights_with_a_held_out_residual_scale_fit():
+    """hdac_hf_small_v2 = the GPU-trained weights (renamed; the integer tensors are those of the GPU
+    experiment's conversion), hdac_plus_small_v2 = hdac_plus_small's tensors; both tables were fitted on the
+    training clips that the training recipe held out for validation, never on clips the model trained on."""
+    import json
+    import os
+
+    from safetensors.torch import load_file
+
+    from CommonLib.fixed_point.int_model_file import IntegerModelFile
+    from CommonLib.model_registry import MODEL_DIR
+    from CommonLib.network.model_file import read_metadata, sha256_file
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    gpu = os.path.join(root, "training", "gpu_experiment")
+    v2 = os.path.join(MODEL_DIR, "hdac_hf_small_v2.safetensors")
+    meta = read_metadata(v2)
+    assert json.loads(meta["renamed_from"])["sha256"] == sha256_file(os.path.join(gpu, "hdac_hf_small_gpu.safetensors"))
+    a, b = load_file(v2), load_file(os.path.join(gpu, "hdac_hf_small_gpu.safetensors"))
+    assert a.keys() == b.keys() and all(bool((a[k] == b[k]).all()) for k in a)
+    card = open(os.path.join(root, "doc", "model_card.md")).read()
+    for name, same_tensors_as, float_file in (
+            ("hdac_hf_small_v2", os.path.join(gpu, "hdac_hf_small_gpu.hfim"), v2),
+            ("hdac_plus_small_v2", os.path.join(MODEL_DIR, "hdac_plus_small.hfim"),
+             os.path.join(MODEL_DIR, "hdac_plus_small.safetensors"))):
+        imf = IntegerModelFile(os.path.join(MODEL_DIR, name + ".hfim"))
+        assert imf.model_name == name and imf.sha256 in card
+        assert imf.data == IntegerModelFile(same_tensors_as).data
+        assert imf.source_model_sha256 == sha256_file(float_file)
+        held_out = json.loads(read_metadata(float_file)["training_recipe"])["ValidationSequences"].split(",")
+        fit = imf.header["residual_scale_fit"]
+        assert sorted(fit["clips"]) == sorted(held_out)
+        assert imf.residual_scale[44] < 64          # at QP 44 the output leans towards the base layer

@@ -4,7 +4,8 @@
 
 For every ``*.safetensors`` in the models folder: its SHA-256, size, HF
 filter, network configuration name and the training facts stored in its
-metadata, and the integer model (``*.hfim``) converted from it. The index is what tests and doc/model_card.md check the shipped
+metadata, and the integer models (``*.hfim``) made from it (a converted model and its copies with a
+ResidualScale table, ConverterApp). The index is what tests and doc/model_card.md check the shipped
 files against; run this (and commit the result) whenever a model file changes.
 """
 import glob
@@ -38,9 +39,10 @@ def main():
         if not src:
             raise SystemExit(f"{path}: its float model {imf.source_model_sha256} is not shipped")
         conv = imf.header["conversion"]
-        src[0]["integer_model"] = {"file": os.path.basename(path), "sha256": imf.sha256, "bytes": os.path.getsize(path),
-                                   "model_name": imf.model_name, "weight_bits": conv["weight_bits"],
-                                   "calibration_samples": conv["calibration_samples"]}
+        src[0].setdefault("integer_models", {})[imf.model_name] = {
+            "file": os.path.basename(path), "sha256": imf.sha256, "bytes": os.path.getsize(path),
+            "weight_bits": conv["weight_bits"], "calibration_samples": conv["calibration_samples"],
+            "residual_scale": imf.residual_scale}
     with open(os.path.join(MODEL_DIR, "models.json"), "w") as f:
         json.dump(index, f, indent=1, sort_keys=True)
         f.write("\n")

@@ -1,10 +1,14 @@
 """ConverterApp: float model file (.safetensors) -> integer model file (.hfim).
 
     python -m ConverterApp -m float.safetensors -o model.hfim [--SequenceList list.yaml] [--Key value]
+    python -m ConverterApp -m model.hfim -o new.hfim --ResidualScaleQPs 40,44,46,48,50 [--ModelName name]
 
 Calibrates the activation quantisers on training clips (split ``train``) and
 writes the integer model of the normative decoding process
-(doc/integer_model_format.md).
+(doc/integer_model_format.md). With ``ResidualScaleQPs`` it then fits the
+model's ResidualScale table on training clips (ConverterApp.residual_scale_fit).
+Given an integer model, it skips the conversion and writes a copy with the
+new table (and ``ModelName``).
 """
 from __future__ import annotations
 
@@ -14,7 +18,8 @@ from CommonLib.app_config import Option, resolve_resource
 from CommonLib.app_main import run_app
 
 OPTIONS = [
-    Option("InputModel", str, "", "float model file (.safetensors)", short="m"),
+    Option("InputModel", str, "", "float model file (.safetensors), or an integer model (.hfim) to copy with a new "
+           "ResidualScale table / ModelName", short="m"),
     Option("OutputModel", str, "", "integer model file to write (.hfim)", short="o"),
     Option("ModelName", str, "", "name stored in the integer model (empty = the float model's name)"),
     Option("SequenceList", str, "../shared/sequences/sequences.yaml", "YAML list of sequences (split 'train' used)"),
@@ -29,7 +34,32 @@ OPTIONS = [
     Option("ActivationBits", int, 16, "bits of the integer activations (8..16)"),
     Option("Margin", float, 1.25, "activation head-room factor over the calibrated maximum"),
     Option("Threads", int, 0, "torch threads (0 = default)"),
+    Option("ResidualScaleQPs", str, "", "base-layer QPs at which the ResidualScale table is fitted (empty = no table)"),
+    Option("ResidualScaleSequences", str, "", "comma-separated training clips of the fit (empty = every training clip)"),
+    Option("ResidualScaleFrames", int, 60, "pictures coded per clip in the fit"),
+    Option("ResidualScaleIntraPeriod", int, 0, "IRAP period of the fit's streams (0 = first picture only, as EncoderApp)"),
 ]
+
+
+def _int_list(name: str, text: str) -> list[int]:
+    from CommonLib.errors import ConfigError
+    try:
+        return [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ConfigError(f"{name} '{text}' is not a comma-separated list of integers") from None
+
+
+def _training_clips(cfg, names_text: str, option: str):
+    from CommonLib.errors import ConfigError
+    from CommonLib.sequence_list import read_sequence_list
+    seqs = read_sequence_list(resolve_resource(cfg.SequenceList), "train")
+    names = [s for s in names_text.split(",") if s]
+    if names:
+        unknown = set(names) - {s["name"] for s in seqs}
+        if unknown:
+            raise ConfigError(f"{option} {sorted(unknown)} are not training clips of the list")
+        seqs = [s for s in seqs if s["name"] in names]
+    return seqs
 
 
 def main(argv=None) -> int:
@@ -40,9 +70,9 @@ def run(cfg) -> int:
     import torch
 
     from CommonLib.errors import ConfigError
-    from CommonLib.fixed_point.int_model_file import IntegerModelFile, write_integer_model
+    from CommonLib.fixed_point.int_model_file import (IntegerModelFile, is_integer_model_file, rewrite_integer_model,
+                                                      write_integer_model)
     from CommonLib.network.model_file import load_model
-    from CommonLib.sequence_list import read_sequence_list
     from ConverterApp.calibration import calibration_samples
     from ConverterApp.converter import convert
     from TrainerApp.training_data import prepare_clips
@@ -57,18 +87,24 @@ def run(cfg) -> int:
         raise ConfigError(f"Margin {cfg.Margin} below 1")
     if cfg.Threads:
         torch.set_num_threads(cfg.Threads)
-    try:
-        qps = [int(v) for v in cfg.BaseLayerQPs.split(",")]
-    except ValueError:
-        raise ConfigError(f"BaseLayerQPs '{cfg.BaseLayerQPs}' is not a comma-separated list of integers") from None
-    model, meta = load_model(resolve_resource(cfg.InputModel))
-    seqs = read_sequence_list(resolve_resource(cfg.SequenceList), "train")
-    names = [s for s in cfg.CalibrationSequences.split(",") if s]
-    if names:
-        unknown = set(names) - {s["name"] for s in seqs}
-        if unknown:
-            raise ConfigError(f"CalibrationSequences {sorted(unknown)} are not training clips of the list")
-        seqs = [s for s in seqs if s["name"] in names]
+    qps = _int_list("BaseLayerQPs", cfg.BaseLayerQPs)
+    rs_qps = _int_list("ResidualScaleQPs", cfg.ResidualScaleQPs)
+    if any(not 0 <= q <= 51 for q in qps + rs_qps):
+        raise ConfigError("BaseLayerQPs and ResidualScaleQPs must be in 0..51")
+    if cfg.ResidualScaleFrames < 2:
+        raise ConfigError(f"ResidualScaleFrames {cfg.ResidualScaleFrames} below 2")
+    source = resolve_resource(cfg.InputModel)
+    if is_integer_model_file(source):
+        imf = IntegerModelFile(source)
+        table, fit = imf.residual_scale, imf.header.get("residual_scale_fit")
+        if rs_qps:
+            table, fit = _fit(cfg, source, rs_qps)
+        sha = rewrite_integer_model(imf, cfg.OutputModel, cfg.ModelName or imf.model_name, table, fit)
+        print(f"ConverterApp: wrote {cfg.OutputModel} ({cfg.ModelName or imf.model_name}) sha256 {sha} "
+              f"(tensors of {source}, ResidualScale {'table' if table else 'none'})")
+        return 0
+    model, meta = load_model(source)
+    seqs = _training_clips(cfg, cfg.CalibrationSequences, "CalibrationSequences")
     clips = prepare_clips(seqs, cfg.CacheDir, qps, cfg.IntraQP, cfg.IntraPeriod, cfg.MaxFramesPerClip, False)
     samples = calibration_samples(model, clips, qps, cfg.CalibrationPictures)
     layers, consts, calib = convert(model, samples, cfg.WeightBits, cfg.Margin, cfg.ActivationBits)
@@ -82,10 +118,23 @@ def run(cfg) -> int:
     bad = [n for n, ok in net.exactness_report().items() if not ok]
     if bad:
         raise ConfigError(f"layers {bad} violate the float32 exactness bound")
+    if rs_qps:
+        table, fit = _fit(cfg, cfg.OutputModel, rs_qps)
+        sha = rewrite_integer_model(IntegerModelFile(cfg.OutputModel), cfg.OutputModel, name, table, fit)
     print(f"ConverterApp: {len(samples)} calibration samples from {len(clips)} clips; "
           f"{len(layers)} integer layers, {cfg.WeightBits}-bit weights, {cfg.ActivationBits}-bit activations")
     print(f"ConverterApp: wrote {cfg.OutputModel} ({name}) sha256 {sha} (from float model sha256 {meta['sha256']})")
     return 0
+
+
+
+def _fit(cfg, model_path: str, qps: list[int]):
+    from ConverterApp.residual_scale_fit import fit_residual_scale
+    seqs = _training_clips(cfg, cfg.ResidualScaleSequences, "ResidualScaleSequences")
+    table, fit = fit_residual_scale(seqs, model_path, qps, cfg.IntraQP, cfg.ResidualScaleIntraPeriod,
+                                    cfg.ResidualScaleFrames, log=lambda m: print(f"ConverterApp: {m}", flush=True))
+    print(f"ConverterApp: ResidualScale[0..51] = {table}")
+    return table, fit
 
 
 if __name__ == "__main__":

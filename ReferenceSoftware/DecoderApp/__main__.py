@@ -83,8 +83,9 @@ def run(cfg) -> int:
                 md5s = ",".join(d.hex() for d in pic.md5)
                 kind = "I (key)" if pic.out.is_key else ("P fused" if pic.out.fusion else "P anim ")
                 if cfg.Verbose:
+                    scale = "" if pic.out.residual_scale is None else f"scale {pic.out.residual_scale:3d}/64  "
                     print(f"POC {pic.out.index:5d} {kind}  {pic.bits:7d} bits  GFV SEI {pic.sei_bits:5d} bits  "
-                          f"[MD5:{md5s},({check})]")
+                          f"{scale}[MD5:{md5s},({check})]")
                 if opl:
                     opl.writerow([pic.out.index, "key" if pic.out.is_key else "generated", int(pic.out.fusion),
                                   pic.bits, pic.sei_bits, *[d.hex() for d in pic.md5], check])

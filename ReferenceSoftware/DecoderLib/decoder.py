@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from CommonLib import nal_unit as nu
 from CommonLib.base_layer_decoder import BaseLayerDecoder
 from CommonLib.errors import BitstreamError, HdacError, InputError
+from CommonLib.hevc_slice_qp import SliceQpParser
 from CommonLib.keypoint_coding import GfvDecodingState
 from CommonLib.picture_hash_sei import md5_planes
 from DecoderLib.access_units import split_access_units
@@ -69,6 +70,7 @@ class HdacHfDecoder:
         except BitstreamError as e:
             raise DecodingStopped(f"cannot split the bitstream into access units: {e}", 0) from None
         bl = BaseLayerDecoder(self.codec)
+        qp_parser = SliceQpParser() if self.codec == nu.HEVC else None
         pending = deque()
         delivered = 0
         for au in aus:
@@ -82,7 +84,8 @@ class HdacHfDecoder:
                 if len(sei.gfv) > 1:
                     raise BitstreamError(f"{len(sei.gfv)} GFV SEI messages in one access unit")
                 irap = any(nu.is_irap(t, self.codec) for t in au.vcl_types)
-                pending.append((au.index, sei, irap, 8 * au.num_bytes(), sei.gfv_nal_bits))
+                qp = qp_parser.access_unit(au.nal_units) if qp_parser else None
+                pending.append((au.index, sei, irap, 8 * au.num_bytes(), sei.gfv_nal_bits, qp))
                 pictures = bl.decode(au.annexb())
             except HdacError as e:
                 raise DecodingStopped(f"{where}: {e}", delivered) from None
@@ -103,7 +106,7 @@ class HdacHfDecoder:
     def _reconstruct(self, pending, pic, delivered) -> DecodedPicture:
         if not pending:
             raise DecodingStopped("the base-layer decoder output more pictures than access units", delivered)
-        index, sei, irap, bits, sei_bits = pending.popleft()
+        index, sei, irap, bits, sei_bits, qp = pending.popleft()
         base_ok = None
         if self.check_base_hash and sei.base_hash is not None and sei.base_hash[0] == 0:
             base_ok = md5_planes(pic.planes()) == list(sei.base_hash[1])
@@ -111,7 +114,7 @@ class HdacHfDecoder:
                 raise DecodingStopped(f"picture {index}: base-layer picture MD5 mismatch "
                                       "(corrupt or truncated base layer)", delivered)
         try:
-            out = self.reconstructor.picture(index, sei.gfv[0], pic, irap)
+            out = self.reconstructor.picture(index, sei.gfv[0], pic, irap, qp)
         except HdacError as e:
             raise DecodingStopped(f"picture {index}: {e}", delivered) from None
         return DecodedPicture(out, bits, sei_bits, md5_planes(list(out.rgb)), sei.generated_md5, base_ok,

@@ -9,7 +9,9 @@ base-layer picture:
   the integer model was converted from: non-normative, never hashed); the output picture is the decoded
   picture itself, and it becomes the key picture of the following pictures;
 * other pictures: the generated picture from key picture + keypoints, with
-  the decoded picture as base layer when FusionFlag = 1 (else animation-only).
+  the decoded picture as base layer when FusionFlag = 1 (else animation-only);
+  with fusion, the residual scaling of the model's ResidualScale table at the
+  base-layer picture's SliceQpY (CommonLib.residual_scaling) gives the output.
 
 The output picture is always R'G'B' 8 bit (the decoded key picture is
 converted with the integer process of CommonLib.colour); the MD5 SEI hashes
@@ -26,6 +28,7 @@ from CommonLib.fixed_point.int_model_file import IntegerModelFile, is_integer_mo
 from CommonLib.keypoint_coding import DecodedGfvPicture
 from CommonLib.model_registry import find_model, parse_model_uri
 from CommonLib.network.model_file import load_model
+from CommonLib.residual_scaling import apply_residual_scale, scale_for_qp
 from CommonLib.video_io import YuvPicture
 from DecoderLib.integer_picture_generator import IntegerPictureGenerator
 from DecoderLib.picture_generator import PictureGenerator
@@ -38,6 +41,8 @@ class OutputPicture:
     yuv: YuvPicture | None           # the decoded picture itself for key pictures
     is_key: bool
     fusion: bool
+    generated: np.ndarray | None = None      # the network's picture before residual scaling
+    residual_scale: int | None = None        # ResidualScale[qp] applied (None: no table, or not fused)
 
 
 class PictureReconstructor:
@@ -48,6 +53,7 @@ class PictureReconstructor:
         self.log = log
         self._models = {}
         self.generator: PictureGenerator | None = None
+        self.residual_scale = None
         self.model_sha256 = None
         self.model_name = None
         self.normative = not float_inference
@@ -67,25 +73,28 @@ class PictureReconstructor:
                                      "normative process needs an integer model (decode with --FloatInference 1 "
                                      "for the non-normative float network)")
                 model, meta = load_model(path, sha)
-                self._models[sha] = PictureGenerator(model)
+                self._models[sha] = (PictureGenerator(model), None)
                 desc = f"float model {meta.get('model_name', name)}"
             else:
                 imf = IntegerModelFile(path, sha)
                 if self.float_inference:
                     fpath = find_model(imf.source_model_sha256, self.float_model_file)
                     model, _ = load_model(fpath, imf.source_model_sha256)
-                    self._models[sha] = PictureGenerator(model)
+                    self._models[sha] = (PictureGenerator(model), imf.residual_scale)
                     desc = f"float network {fpath} (non-normative) of integer model {imf.model_name}"
                 else:
-                    self._models[sha] = IntegerPictureGenerator(imf.network())
+                    self._models[sha] = (IntegerPictureGenerator(imf.network()), imf.residual_scale)
                     desc = f"integer model {imf.model_name}"
             if self.log:
                 self.log(f"{desc} sha256 {sha} ({path})")
-        self.generator = self._models[sha]
+        self.generator, self.residual_scale = self._models[sha]
         self.normative = self.generator.normative
         self.model_sha256, self.model_name = sha, name
 
-    def picture(self, index: int, gfv: DecodedGfvPicture, decoded: YuvPicture, irap: bool) -> OutputPicture:
+    def picture(self, index: int, gfv: DecodedGfvPicture, decoded: YuvPicture, irap: bool,
+                slice_qp: int | None = None) -> OutputPicture:
+        """``slice_qp``: SliceQpY of the base-layer picture (needed with fusion when the model has a
+        ResidualScale table; None where the base-layer codec's slice header is not parsed)."""
         if gfv.keypoints is None:
             raise BitstreamError(f"picture {index}: GFV SEI carries no keypoints")
         if gfv.base_picture:
@@ -102,5 +111,12 @@ class PictureReconstructor:
                                  f"{self.generator.num_kp} (x, y) keypoints")
         fusion = bool(gfv.fusion_flag)
         base_rgb = decoded.to_rgb() if fusion else None
-        rgb = self.generator.generate(gfv.keypoints, gfv.precision, base_rgb)
-        return OutputPicture(index, rgb, None, False, fusion)
+        generated = self.generator.generate(gfv.keypoints, gfv.precision, base_rgb)
+        scale, rgb = None, generated
+        if fusion and self.residual_scale is not None:
+            if slice_qp is None:
+                raise BitstreamError(f"picture {index}: model {self.model_name} scales its residual by the base-layer "
+                                     "QP, which is not known for this base-layer codec")
+            scale = scale_for_qp(self.residual_scale, slice_qp)
+            rgb = apply_residual_scale(generated, base_rgb, scale)
+        return OutputPicture(index, rgb, None, False, fusion, generated, scale)

@@ -12,7 +12,7 @@ from CommonLib.app_config import Option, flag, resolve_resource
 from CommonLib.app_main import TraceFile, run_app
 from CommonLib.errors import ConfigError, InputError
 
-DEFAULT_MODEL = "resource:models/hdac_hf_small.hfim"
+DEFAULT_MODEL = "resource:models/hdac_hf_small_v2.hfim"
 DEFAULT_INPUT = "resource:clips/ctc01_lp_d6_256x256_30_32f.y4m"
 
 OPTIONS = [
@@ -142,8 +142,9 @@ def run(cfg) -> int:
                     totals["n"] += 1
                     if cfg.Verbose:
                         kind = "I (key)" if pic.is_key else ("P fused" if pic.fusion else "P anim ")
+                        scale = "" if pic.out.residual_scale is None else f"scale {pic.out.residual_scale:3d}/64  "
                         line = (f"POC {pic.index:5d} {kind}  base layer {pic.base_bits:7d} bits  "
-                                f"GFV SEI {pic.sei_bits:5d} bits  [MD5:{','.join(d.hex() for d in pic.md5)}]")
+                                f"GFV SEI {pic.sei_bits:5d} bits  {scale}[MD5:{','.join(d.hex() for d in pic.md5)}]")
                         bar.write(line, file=sys.stdout) if cfg.Progress else print(line)
                     bar.update(1)
 

@@ -17,6 +17,7 @@ from CommonLib import nal_unit as nu
 from CommonLib.base_layer_decoder import BaseLayerDecoder
 from CommonLib.errors import HdacError
 from CommonLib.gfv_sei import GFV_PAYLOAD_TYPE
+from CommonLib.hevc_slice_qp import SliceQpParser
 from CommonLib.keypoint_coding import GfvDecodingState
 from CommonLib.model_registry import MODEL_URI_TAG, model_uri
 from CommonLib.picture_hash_sei import md5_planes, write_generated_picture_md5
@@ -66,6 +67,7 @@ class HdacHfEncoder:
         self.enc_state = GfvDecodingState()
         self.dec_state = GfvDecodingState()
         self.bl_dec = BaseLayerDecoder(codec)
+        self.qp_parser = SliceQpParser() if codec == nu.HEVC else None
         self.reconstructor = PictureReconstructor(model.path, log, float_inference, float_model_file)
         if float_inference:
             self.s.generated_picture_hash = False
@@ -108,7 +110,8 @@ class HdacHfEncoder:
         if len(pictures) != 1:
             raise HdacError(f"picture {index}: the base-layer decoder returned {len(pictures)} pictures for one "
                             "access unit (the low-delay structure must have no reordering)")
-        out = self.reconstructor.picture(index, gfv, pictures[0], is_key)
+        qp = self.qp_parser.access_unit(au.nal_units) if self.qp_parser else None
+        out = self.reconstructor.picture(index, gfv, pictures[0], is_key, qp)
         md5 = md5_planes(list(out.rgb))
         messages = [(GFV_PAYLOAD_TYPE, gfv_payload, gfv_trace)]
         if self.s.generated_picture_hash:

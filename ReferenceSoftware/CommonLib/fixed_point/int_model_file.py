@@ -13,7 +13,9 @@ Header keys: ``format`` ("hdac-hf-integer-model"), ``model_name``,
 float model it was converted from), ``tensors`` (name -> dtype i8/i16/i32/i64/f32,
 shape, offset, nbytes), ``layers`` (name -> kind conv/affine/quantiser, q_in,
 q_out, padding, groups), ``constants`` (names of constant tensors),
-``conversion`` (how it was made). The file's identity is its SHA-256, which
+``conversion`` (how it was made) and, optionally, ``residual_scale`` (52
+integers, the ResidualScale table of the decoding process, CommonLib.residual_scaling)
+with ``residual_scale_fit`` (how it was fitted). The file's identity is its SHA-256, which
 the GFV SEI's gfv_uri names.
 
 Tensors named ``kp_detector.*`` are the float32 weights of the keypoint
@@ -32,6 +34,7 @@ import torch
 from CommonLib.errors import ModelError
 from CommonLib.fixed_point.int_layers import IntAffine, IntConv, IntQuantiser
 from CommonLib.network.config import NetworkConfig
+from CommonLib.residual_scaling import check_table
 
 MAGIC = b"HDACHFIM"
 VERSION = 1
@@ -55,6 +58,19 @@ def _smallest_int_dtype(a: np.ndarray) -> str:
         if -(1 << (bits - 1)) <= lo and hi < (1 << (bits - 1)):
             return name
     return "i64"
+
+
+def _write_file(path: str, header: dict, blobs: list) -> str:
+    """Magic, version, header, padding, data; written to ``.part`` then renamed. Returns the SHA-256."""
+    hb = json.dumps(header, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    tmp = path + ".part"
+    with open(tmp, "wb") as f:
+        f.write(MAGIC + struct.pack("<II", VERSION, len(hb)) + hb + b"\0" * ((-(16 + len(hb))) % 8))
+        for b in blobs:
+            f.write(b)
+    os.replace(tmp, path)
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
 
 
 def write_integer_model(path: str, model_name: str, config: NetworkConfig, layers: dict, constants: dict,
@@ -94,15 +110,18 @@ def write_integer_model(path: str, model_name: str, config: NetworkConfig, layer
     header = {"format": FORMAT, "model_name": model_name, "network_config": config.to_dict(),
               "source_model_sha256": source_sha256, "tensors": tensors, "layers": layer_hdr,
               "constants": sorted(constants), "conversion": conversion}
-    hb = json.dumps(header, sort_keys=True, separators=(",", ":")).encode("utf-8")
-    tmp = path + ".part"
-    with open(tmp, "wb") as f:
-        f.write(MAGIC + struct.pack("<II", VERSION, len(hb)) + hb + b"\0" * ((-(16 + len(hb))) % 8))
-        for b in blobs:
-            f.write(b)
-    os.replace(tmp, path)
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
+    return _write_file(path, header, blobs)
+
+
+def rewrite_integer_model(src: "IntegerModelFile", path: str, model_name: str, residual_scale: list[int] | None,
+                          residual_scale_fit: dict | None) -> str:
+    """Write a copy of ``src`` (same tensors) with another name and ResidualScale table; returns its SHA-256."""
+    header = {k: v for k, v in src.header.items() if k not in ("residual_scale", "residual_scale_fit")}
+    header["model_name"] = model_name
+    if residual_scale is not None:
+        header["residual_scale"] = check_table(residual_scale, path)
+        header["residual_scale_fit"] = residual_scale_fit or {}
+    return _write_file(path, header, [src.data])
 
 
 class IntegerModelFile:
@@ -130,6 +149,7 @@ class IntegerModelFile:
                 raise ValueError("format")
             self.config = NetworkConfig.from_dict(self.header["network_config"])
             data0 = 16 + hlen + ((-(16 + hlen)) % 8)
+            self.data = raw[data0:]
             self.arrays = {}
             for name, t in self.header["tensors"].items():
                 dt = _DTYPES[t["dtype"]]
@@ -143,6 +163,8 @@ class IntegerModelFile:
         except Exception as e:
             raise ModelError(f"integer model file '{path}' has a damaged header ({type(e).__name__}: {e})") from None
         self.model_name = self.header["model_name"]
+        table = self.header.get("residual_scale")
+        self.residual_scale = None if table is None else check_table(table, f"integer model file '{path}'")
         self.source_model_sha256 = self.header.get("source_model_sha256", "")
 
     def _t(self, name) -> torch.Tensor:

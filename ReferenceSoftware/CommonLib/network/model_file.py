@@ -82,3 +82,17 @@ def load_model(path: str, expected_sha256: str | None = None) -> tuple[HdacHfMod
                          f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
     meta["sha256"] = digest
     return model.eval(), meta
+
+
+def rename_model(src: str, dst: str, model_name: str) -> str:
+    """Copy a model file under another ``model_name`` (same tensors and metadata otherwise; ``renamed_from``
+    records the source's name and SHA-256). Returns the new file's SHA-256."""
+    from safetensors.torch import load_file, save_file
+    _, meta = load_model(src)
+    old = {"model_name": meta["model_name"], "sha256": meta.pop("sha256")}
+    meta["model_name"] = model_name
+    meta["renamed_from"] = json.dumps(old, sort_keys=True)
+    tmp = dst + ".part"
+    save_file(load_file(src), tmp, metadata=meta)
+    os.replace(tmp, dst)
+    return sha256_file(dst)

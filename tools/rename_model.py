@@ -1,0 +1,21 @@
+"""Copy a float model file under another model name (tensors unchanged).
+
+    python tools/rename_model.py SRC.safetensors DST.safetensors NEW_NAME
+
+The shipped models are indexed by the name stored inside them
+(tools/update_model_index.py), so a model trained under a name that is
+already shipped is renamed before it joins them; the copy's metadata
+``renamed_from`` records the original name and SHA-256.
+"""
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "ReferenceSoftware"))
+
+from CommonLib.network.model_file import rename_model  # noqa: E402
+
+if __name__ == "__main__":
+    if len(sys.argv) != 4:
+        raise SystemExit(__doc__)
+    print(f"{sys.argv[2]}: sha256 {rename_model(*sys.argv[1:])}")
