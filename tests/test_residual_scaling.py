@@ -150,3 +150,36 @@ def test_converter_residual_scale_option_errors(tmp_path, tiny_model_file, capsy
         assert converter_main(["-m", tiny_model_file, "-o", str(tmp_path / "o.hfim")] + args) == 1
         err = capsys.readouterr().err
         assert "Traceback" not in err and msg in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_an_unparsable_slice_header_stops_only_models_that_need_the_qp(tiny_model_file, tmp_path, example_clip):
+    """A base layer whose PPS this version cannot parse: a model without a table decodes it as before; with a
+    table the picture is refused with the parser's message."""
+    from CommonLib import nal_unit as nu
+    from CommonLib.errors import BitstreamError
+    from CommonLib.hevc_slice_qp import SliceQpParser
+    from CommonLib.keypoint_coding import GfvDecodingState
+    from DecoderLib.access_units import split_access_units
+    from DecoderLib.decoder import HdacHfDecoder, read_bitstream
+    from DecoderLib.picture_reconstructor import PictureReconstructor
+    from DecoderLib.sei_parser import parse_access_unit_sei
+    from EncoderApp.__main__ import main as encoder_main
+    scaled_model = _with_table(tiny_model_file, tmp_path / "s.hfim", [32] * 52)
+    for model, expect_error in ((tiny_model_file, False), (scaled_model, True)):
+        assert encoder_main(["--InputFile", example_clip, "-b", str(tmp_path / "a.bin"), "--ModelFile", model,
+                             "--FramesToBeEncoded", "2", "--ReconFile", ""]) == 0
+        data = read_bitstream(str(tmp_path / "a.bin"))
+        aus = split_access_units(data, "hevc")
+        bad = [n if nu.parse_nal_header(n, "hevc").nal_unit_type != nu.HEVC_PPS else n[:3] for n in aus[0].nal_units]
+        err = SliceQpParser().access_unit_or_error(bad)
+        assert isinstance(err, BitstreamError) and "PPS" in str(err)
+        pics = list(HdacHfDecoder(model_file=model).decode(data))
+        state = GfvDecodingState()
+        gfv = [parse_access_unit_sei(a.nal_units, a.types, "hevc", a.index, state, None).gfv[0] for a in aus]
+        rec = PictureReconstructor(model)
+        rec.picture(0, gfv[0], pics[0].base_picture, True, err)
+        if expect_error:
+            with pytest.raises(BitstreamError, match="base-layer QP for the residual scaling: HEVC PPS"):
+                rec.picture(1, gfv[1], pics[1].base_picture, False, err)
+        else:
+            assert np.array_equal(rec.picture(1, gfv[1], pics[1].base_picture, False, err).rgb, pics[1].out.rgb)

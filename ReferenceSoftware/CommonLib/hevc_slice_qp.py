@@ -352,6 +352,14 @@ class SliceQpParser:
         self.pps: dict[int, Pps] = {}
         self.trace = trace
 
+    def access_unit_or_error(self, nal_units: list[bytes]) -> int | BitstreamError:
+        """As :meth:`access_unit`, but a syntax error is returned instead of raised: decoders keep it
+        for the pictures that need SliceQpY, so that a stream whose model needs no QP decodes anyway."""
+        try:
+            return self.access_unit(nal_units)
+        except BitstreamError as e:
+            return e
+
     def access_unit(self, nal_units: list[bytes]) -> int:
         qp = None
         for nal in nal_units:

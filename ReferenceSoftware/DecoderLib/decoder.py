@@ -84,7 +84,7 @@ class HdacHfDecoder:
                 if len(sei.gfv) > 1:
                     raise BitstreamError(f"{len(sei.gfv)} GFV SEI messages in one access unit")
                 irap = any(nu.is_irap(t, self.codec) for t in au.vcl_types)
-                qp = qp_parser.access_unit(au.nal_units) if qp_parser else None
+                qp = qp_parser.access_unit_or_error(au.nal_units) if qp_parser else None
                 pending.append((au.index, sei, irap, 8 * au.num_bytes(), sei.gfv_nal_bits, qp))
                 pictures = bl.decode(au.annexb())
             except HdacError as e:

@@ -92,9 +92,10 @@ class PictureReconstructor:
         self.model_sha256, self.model_name = sha, name
 
     def picture(self, index: int, gfv: DecodedGfvPicture, decoded: YuvPicture, irap: bool,
-                slice_qp: int | None = None) -> OutputPicture:
+                slice_qp: int | BitstreamError | None = None) -> OutputPicture:
         """``slice_qp``: SliceQpY of the base-layer picture (needed with fusion when the model has a
-        ResidualScale table; None where the base-layer codec's slice header is not parsed)."""
+        ResidualScale table; None where the base-layer codec's slice header is not parsed, the error
+        where its parameter sets or slice header could not be parsed)."""
         if gfv.keypoints is None:
             raise BitstreamError(f"picture {index}: GFV SEI carries no keypoints")
         if gfv.base_picture:
@@ -117,6 +118,8 @@ class PictureReconstructor:
             if slice_qp is None:
                 raise BitstreamError(f"picture {index}: model {self.model_name} scales its residual by the base-layer "
                                      "QP, which is not known for this base-layer codec")
+            if isinstance(slice_qp, BitstreamError):
+                raise BitstreamError(f"picture {index}: the base-layer QP for the residual scaling: {slice_qp}")
             scale = scale_for_qp(self.residual_scale, slice_qp)
             rgb = apply_residual_scale(generated, base_rgb, scale)
         return OutputPicture(index, rgb, None, False, fusion, generated, scale)

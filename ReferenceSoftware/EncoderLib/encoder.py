@@ -110,7 +110,7 @@ class HdacHfEncoder:
         if len(pictures) != 1:
             raise HdacError(f"picture {index}: the base-layer decoder returned {len(pictures)} pictures for one "
                             "access unit (the low-delay structure must have no reordering)")
-        qp = self.qp_parser.access_unit(au.nal_units) if self.qp_parser else None
+        qp = self.qp_parser.access_unit_or_error(au.nal_units) if self.qp_parser else None
         out = self.reconstructor.picture(index, gfv, pictures[0], is_key, qp)
         md5 = md5_planes(list(out.rgb))
         messages = [(GFV_PAYLOAD_TYPE, gfv_payload, gfv_trace)]
