@@ -183,3 +183,19 @@ def test_an_unparsable_slice_header_stops_only_models_that_need_the_qp(tiny_mode
                 rec.picture(1, gfv[1], pics[1].base_picture, False, err)
         else:
             assert np.array_equal(rec.picture(1, gfv[1], pics[1].base_picture, False, err).rgb, pics[1].out.rgb)
+
+
+def test_converter_leaves_no_model_without_the_table_it_was_asked_for(tmp_path, tiny_float_model_file, example_clip,
+                                                                       capsys):
+    import shutil
+
+    from ConverterApp.__main__ import main as converter_main
+    shutil.copy(example_clip, tmp_path / "clip.y4m")
+    (tmp_path / "list.yaml").write_text("- {name: clip, file: clip.y4m, split: train}\n")
+    out = tmp_path / "m.hfim"
+    rc = converter_main(["-m", tiny_float_model_file, "-o", str(out), "--SequenceList", str(tmp_path / "list.yaml"),
+                         "--CacheDir", str(tmp_path / "cache"), "--MaxFramesPerClip", "6", "--CalibrationPictures", "2",
+                         "--ResidualScaleQPs", "44", "--ResidualScaleSequences", "nope"])
+    err = capsys.readouterr().err
+    assert rc == 1 and "ResidualScaleSequences ['nope']" in err and "Traceback" not in err, err
+    assert not out.exists() and not (tmp_path / "m.hfim.part").exists()

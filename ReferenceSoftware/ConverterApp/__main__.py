@@ -12,6 +12,7 @@ new table (and ``ModelName``).
 """
 from __future__ import annotations
 
+import os
 import sys
 
 from CommonLib.app_config import Option, resolve_resource
@@ -119,13 +120,16 @@ def run(cfg) -> int:
     if bad:
         raise ConfigError(f"layers {bad} violate the float32 exactness bound")
     if rs_qps:
-        table, fit = _fit(cfg, cfg.OutputModel, rs_qps)
+        try:
+            table, fit = _fit(cfg, cfg.OutputModel, rs_qps)
+        except BaseException:
+            os.remove(cfg.OutputModel)      # not left behind without the table it was asked for
+            raise
         sha = rewrite_integer_model(IntegerModelFile(cfg.OutputModel), cfg.OutputModel, name, table, fit)
     print(f"ConverterApp: {len(samples)} calibration samples from {len(clips)} clips; "
           f"{len(layers)} integer layers, {cfg.WeightBits}-bit weights, {cfg.ActivationBits}-bit activations")
     print(f"ConverterApp: wrote {cfg.OutputModel} ({name}) sha256 {sha} (from float model sha256 {meta['sha256']})")
     return 0
-
 
 
 def _fit(cfg, model_path: str, qps: list[int]):
