@@ -94,6 +94,15 @@ def test_ctc_quick_profile(tmp_path, capsys):
     mtimes = {p: os.path.getmtime(out / "points" / p) for p in os.listdir(out / "points")}
     assert eval_main(args) == 0
     assert mtimes == {p: os.path.getmtime(out / "points" / p) for p in os.listdir(out / "points")}
+    # a stored point without a metric the run asks for (as EvalApp gates writes them: no FSIM) is recomputed
+    name = "ctc01_lp_d6_HDAC-HF_44_f16.json"
+    res = json.load(open(out / "points" / name))
+    del res["fsim"]
+    json.dump(res, open(out / "points" / name, "w"))
+    assert eval_main(args) == 0
+    assert "fsim" in json.load(open(out / "points" / name))
+    changed = {p for p in mtimes if os.path.getmtime(out / "points" / p) != mtimes[p]}
+    assert changed == {name}
 
 
 def test_ctc_bad_options(capsys):

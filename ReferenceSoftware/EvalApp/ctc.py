@@ -89,12 +89,15 @@ def _run(args):
     return run_point(*args)
 
 
-def _stored_point(p, model_sha: dict):
-    """The stored result of a point, or None when absent or made with another model than the cfg's."""
+def _stored_point(p, model_sha: dict, metrics=()):
+    """The stored result of a point, or None when absent, made with another model than the cfg's, or
+    without one of the metrics asked for (e.g. a point of ``EvalApp gates``, which measures no FSIM)."""
     if not os.path.exists(p["file"]):
         return None
     with open(p["file"]) as f:
         res = json.load(f)
+    if any(m not in res for m in metrics):
+        return None
     if p["config"] != "HEVC":
         path = resolve_resource(p["model"])
         if path not in model_sha:
@@ -108,7 +111,7 @@ def run_ctc(seqs, opts, progress=True) -> list[dict]:
     os.makedirs(os.path.join(opts["out_dir"], "points"), exist_ok=True)
     pts = plan_points(seqs, opts)
     model_sha = {}
-    stored = [_stored_point(p, model_sha) for p in pts]
+    stored = [_stored_point(p, model_sha, opts["metrics"]) for p in pts]
     done = [r for r in stored if r is not None]
     todo = [(p, opts["frames"], opts["metrics"], opts.get("weights")) for p, r in zip(pts, stored) if r is None]
     # sequence by sequence (a run stopped early leaves whole sequences), the slow HDAC points first
