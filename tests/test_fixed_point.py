@@ -198,7 +198,13 @@ def test_bit_exact_across_threads_kernels_and_processes():
         assert _run_md5(model, env, extra) == ref, (env, extra)
 
 
-def test_integer_process_is_close_to_the_float_network(example_clip, tmp_path):
+@pytest.mark.parametrize("model, bound", [
+    ("resource:models/hdac_hf_small.hfim", 0.1),
+    # the default: 0.137 dB on these 11 pictures next to the key picture, where it is worst (first picture
+    # 0.44 dB); 0.02-0.06 dB over 64 pictures of each test sequence (doc/results/integer_vs_float_v2.md)
+    ("resource:models/hdac_hf_small_v2.hfim", 0.2),
+])
+def test_integer_process_is_close_to_the_float_network(example_clip, tmp_path, model, bound):
     """EncoderApp (integer reconstruction) vs DecoderApp --FloatInference 1 on the embedded clip, QP 50."""
     from CommonLib.metrics import psnr_y
     from CommonLib.video_io import VideoReader
@@ -206,7 +212,8 @@ def test_integer_process_is_close_to_the_float_network(example_clip, tmp_path):
     from EncoderApp.__main__ import main as encoder_main
     n = 12
     b, rec, flt = (str(tmp_path / f) for f in ("s.bin", "int.yuv", "float.yuv"))
-    assert encoder_main(["-b", b, "-o", rec, "-f", str(n), "--Progress", "0", "--Verbose", "0"]) == 0
+    assert encoder_main(["-b", b, "-o", rec, "-f", str(n), "--ModelFile", model, "--Progress", "0",
+                         "--Verbose", "0"]) == 0
     assert decoder_main(["-b", b, "-o", flt, "--FloatInference", "1", "--Verbose", "0"]) == 0
     src = [p.to_rgb() for p in VideoReader(example_clip).frames(count=n)]
     a = [p.to_rgb() for p in VideoReader(rec, 256, 256).frames()]
@@ -214,4 +221,4 @@ def test_integer_process_is_close_to_the_float_network(example_clip, tmp_path):
     assert np.array_equal(a[0], f[0])                                   # the key picture is decoded, not generated
     gap = [psnr_y(x, s) - psnr_y(y, s) for x, y, s in zip(a[1:], f[1:], src[1:])]
     assert all(psnr_y(x, y) > 40 for x, y in zip(a[1:], f[1:]))
-    assert abs(float(np.mean(gap))) < 0.1, gap
+    assert abs(float(np.mean(gap))) < bound, gap
