@@ -23,6 +23,17 @@ from CommonLib.errors import ConfigError
 RESOURCE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "resources")
 
 
+def int_list(name: str, text: str, allow_empty: bool = False) -> list[int]:
+    """A comma-separated list option of integers (e.g. ``BaseLayerQPs 44,46``), or ConfigError naming it."""
+    try:
+        vals = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ConfigError(f"{name} '{text}' is not a comma-separated list of integers") from None
+    if not vals and not allow_empty:
+        raise ConfigError(f"{name} is empty")
+    return vals
+
+
 def resolve_resource(value: str) -> str:
     """``resource:models/x.safetensors`` -> absolute path inside the installed package."""
     if isinstance(value, str) and value.startswith("resource:"):

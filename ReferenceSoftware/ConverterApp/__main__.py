@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import sys
 
-from CommonLib.app_config import Option, resolve_resource
+from CommonLib.app_config import Option, int_list, resolve_resource
 from CommonLib.app_main import run_app
 
 OPTIONS = [
@@ -42,12 +42,6 @@ OPTIONS = [
 ]
 
 
-def _int_list(name: str, text: str) -> list[int]:
-    from CommonLib.errors import ConfigError
-    try:
-        return [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise ConfigError(f"{name} '{text}' is not a comma-separated list of integers") from None
 
 
 def _training_clips(cfg, names_text: str, option: str):
@@ -88,8 +82,8 @@ def run(cfg) -> int:
         raise ConfigError(f"Margin {cfg.Margin} below 1")
     if cfg.Threads:
         torch.set_num_threads(cfg.Threads)
-    qps = _int_list("BaseLayerQPs", cfg.BaseLayerQPs)
-    rs_qps = _int_list("ResidualScaleQPs", cfg.ResidualScaleQPs)
+    qps = int_list("BaseLayerQPs", cfg.BaseLayerQPs)
+    rs_qps = int_list("ResidualScaleQPs", cfg.ResidualScaleQPs, allow_empty=True)
     if any(not 0 <= q <= 51 for q in qps + rs_qps):
         raise ConfigError("BaseLayerQPs and ResidualScaleQPs must be in 0..51")
     if cfg.ResidualScaleFrames < 2:

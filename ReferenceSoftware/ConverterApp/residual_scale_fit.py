@@ -15,16 +15,13 @@ alpha of the nearest fitted QP (doc/model_card.md records the fitted values).
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 
 import numpy as np
 
 from CommonLib.errors import ConfigError
 from CommonLib.residual_scaling import MAX_SCALE, NUM_QPS, RESIDUAL_SCALE_ONE
-from CommonLib.video_io import VideoReader
-from EncoderLib.base_layer_encoder import X265BaseLayerEncoder
-from EncoderLib.encoder import EncoderSettings, HdacHfEncoder
 from EncoderLib.encoder_model import open_encoder_model
+from EncoderLib.sequence_coding import code_sequence
 
 __all__ = ["residual_statistics", "alpha_table", "scale_table", "fit_residual_scale"]
 
@@ -32,28 +29,15 @@ __all__ = ["residual_statistics", "alpha_table", "scale_table", "fit_residual_sc
 def residual_statistics(seq: dict, model_path: str, qp: int, intra_qp: int, intra_period: int,
                         frames: int) -> tuple[float, float, int]:
     """(sum (G-B)(S-B), sum (G-B)^2, fused pictures) of one clip coded at base-layer QP ``qp``."""
-    reader = VideoReader(seq["path"])
-    rate = Fraction(seq.get("fps") or reader.info.frame_rate).limit_denominator(1001)
-    bl = X265BaseLayerEncoder(reader.info.width, reader.info.height, rate, intra_qp, qp, intra_period, picture_hash=0)
-    enc = HdacHfEncoder(EncoderSettings(precision=8, generated_picture_hash=False), bl, open_encoder_model(model_path))
-    num, den, count, sources = 0.0, 0.0, 0, []
-
-    def add(results):
-        nonlocal num, den, count
-        for _, pic in results:
-            src = sources.pop(0)
-            if not pic.fusion:
-                continue
-            b = pic.base.to_rgb().astype(np.int64)
-            d = pic.out.generated.astype(np.int64) - b
-            num += float((d * (src.astype(np.int64) - b)).sum())
-            den += float((d * d).sum())
-            count += 1
-
-    for p in reader.frames(0, frames):
-        sources.append(p.to_rgb())
-        add(enc.encode_picture(p))
-    add(enc.flush())
+    num, den, count = 0.0, 0.0, 0
+    for src, _, pic in code_sequence(seq, open_encoder_model(model_path), qp, intra_qp, frames, intra_period):
+        if not pic.fusion:
+            continue
+        b = pic.base.to_rgb().astype(np.int64)
+        d = pic.out.generated.astype(np.int64) - b
+        num += float((d * (src.astype(np.int64) - b)).sum())
+        den += float((d * d).sum())
+        count += 1
     return num, den, count
 
 

@@ -12,7 +12,7 @@ import json
 import os
 import sys
 
-from CommonLib.app_config import Option, flag, resolve_resource
+from CommonLib.app_config import Option, flag, int_list, resolve_resource
 from CommonLib.app_main import run_app
 
 GATES_OPTIONS = [
@@ -40,7 +40,7 @@ def run_gates_cmd(cfg) -> int:
             raise ConfigError(f"{name} '{getattr(cfg, name)}' does not exist")
     names = [n for n in cfg.Sequences.split(",") if n]
     seqs = read_sequence_list(resolve_resource(cfg.SequenceList), "test", names)
-    opts = dict(base_qps=_int_list("BaseLayerQPs", cfg.BaseLayerQPs), intra_qp=cfg.IntraQP, animation_intra_qps=[],
+    opts = dict(base_qps=int_list("BaseLayerQPs", cfg.BaseLayerQPs), intra_qp=cfg.IntraQP, animation_intra_qps=[],
                 anchor_qps=[], hf_model=cfg.HdacHfModel, plus_model=cfg.HdacPlusModel, frames=cfg.Frames,
                 metrics=[m for m in cfg.Metrics.split(",") if m], out_dir=cfg.OutputDir, jobs=max(1, cfg.Jobs),
                 configs=("HDAC-HF", "HDAC+"))
@@ -79,15 +79,6 @@ QUICK = {"Sequences": "ctc01_lp_d6,ctc04_hdtf_aoc", "Frames": 16, "BaseLayerQPs"
          "AnimationIntraQPs": "22,32", "AnchorQPs": "37,45"}
 
 
-def _int_list(name, text):
-    from CommonLib.errors import ConfigError
-    try:
-        vals = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise ConfigError(f"{name} '{text}' is not a comma-separated list of integers") from None
-    if not vals:
-        raise ConfigError(f"{name} is empty")
-    return vals
 
 
 def run_ctc_cmd(cfg) -> int:
@@ -111,9 +102,9 @@ def run_ctc_cmd(cfg) -> int:
         raise ConfigError(f"unknown metric(s) {bad} (choose from {', '.join(METRICS)})")
     weights = {k: values[k] for k in ("Vgg19Weights", "Vgg16Weights", "LpipsWeights", "DistsWeights")}
     metric_functions(metrics, weights)       # fails early, with a clear message, on a missing weight file
-    opts = dict(base_qps=_int_list("BaseLayerQPs", values["BaseLayerQPs"]), intra_qp=values["IntraQP"],
-                animation_intra_qps=_int_list("AnimationIntraQPs", values["AnimationIntraQPs"]),
-                anchor_qps=_int_list("AnchorQPs", values["AnchorQPs"]), hf_model=values["HdacHfModel"],
+    opts = dict(base_qps=int_list("BaseLayerQPs", values["BaseLayerQPs"]), intra_qp=values["IntraQP"],
+                animation_intra_qps=int_list("AnimationIntraQPs", values["AnimationIntraQPs"]),
+                anchor_qps=int_list("AnchorQPs", values["AnchorQPs"]), hf_model=values["HdacHfModel"],
                 plus_model=values["HdacPlusModel"], frames=values["Frames"], metrics=metrics,
                 out_dir=values["OutputDir"], jobs=max(1, values["Jobs"]), weights=weights)
     for name in ("HdacHfModel", "HdacPlusModel"):

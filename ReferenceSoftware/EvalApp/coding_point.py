@@ -7,16 +7,14 @@ generated pictures and the decoded base-layer pictures of the same bitstream.
 from __future__ import annotations
 
 import time
-from fractions import Fraction
 
 import numpy as np
 
 from CommonLib.metrics import ms_ssim_y, psnr_y
-from EncoderLib.encoder_model import open_encoder_model
 from CommonLib.video_io import VideoReader
-from EncoderLib.base_layer_encoder import X265BaseLayerEncoder
-from EncoderLib.encoder import EncoderSettings, HdacHfEncoder
-from EncoderLib.qp_cascade import lowdelay_p_qps
+from EncoderLib.encoder import EncoderSettings
+from EncoderLib.encoder_model import open_encoder_model
+from EncoderLib.sequence_coding import code_sequence, sequence_frame_rate
 
 BASE_METRICS = {"psnr_y": psnr_y, "ms_ssim_y": ms_ssim_y}
 
@@ -31,35 +29,20 @@ def code_hdac_point(seq: dict, model_path: str, base_qp: int, intra_qp: int, fra
     NAL units of all pictures (the base-layer P pictures left out).
     """
     metrics = dict(BASE_METRICS, **(metrics or {}))
-    reader = VideoReader(seq["path"])
-    rate = Fraction(seq.get("fps") or reader.info.frame_rate).limit_denominator(1001)
     model = open_encoder_model(model_path)
-    n = min(frames or reader.info.num_frames, reader.info.num_frames)
-    qps = lowdelay_p_qps(n, base_qp, intra_qp, intra_period) if cascade else None
-    bl = X265BaseLayerEncoder(reader.info.width, reader.info.height, rate, intra_qp, base_qp, intra_period,
-                              picture_hash=0, picture_qps=qps)
-    enc = HdacHfEncoder(EncoderSettings(precision=precision, generated_picture_hash=False, fusion=fusion),
-                        bl, model)
+    settings = EncoderSettings(precision=precision, generated_picture_hash=False, fusion=fusion)
     gen_rows, base_rows = [], []
     bits = {"all": 0, "sei": 0, "animation": 0}
     t0 = time.time()
-    sources = []
-
-    def measure(results):
-        for data, pic in results:
-            src = sources.pop(0)
-            bits["all"] += 8 * len(data)
-            bits["sei"] += pic.sei_bits
-            bits["animation"] += pic.sei_bits + (pic.base_bits if pic.is_key else 0)
-            gen_rows.append([f(src, pic.out.rgb) for f in metrics.values()])
-            base_rgb = pic.base.to_rgb()
-            base_rows.append([f(src, base_rgb) for f in BASE_METRICS.values()])
-
-    for p in reader.frames(0, frames):
-        sources.append(p.to_rgb())
-        measure(enc.encode_picture(p))
-    measure(enc.flush())
+    for src, data, pic in code_sequence(seq, model, base_qp, intra_qp, frames, intra_period, settings, cascade):
+        bits["all"] += 8 * len(data)
+        bits["sei"] += pic.sei_bits
+        bits["animation"] += pic.sei_bits + (pic.base_bits if pic.is_key else 0)
+        gen_rows.append([f(src, pic.out.rgb) for f in metrics.values()])
+        base_rgb = pic.base.to_rgb()
+        base_rows.append([f(src, base_rgb) for f in BASE_METRICS.values()])
     dt = time.time() - t0
+    rate = sequence_frame_rate(seq, VideoReader(seq["path"]))
     g, b = np.array(gen_rows), np.array(base_rows)
     n = len(gen_rows)
     seconds = n / float(rate)

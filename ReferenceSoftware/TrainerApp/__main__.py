@@ -5,7 +5,7 @@ import json
 import os
 import sys
 
-from CommonLib.app_config import Option, flag, resolve_resource
+from CommonLib.app_config import Option, flag, int_list, resolve_resource
 from CommonLib.app_main import run_app
 
 OPTIONS = [
@@ -74,14 +74,8 @@ def run(cfg) -> int:
         torch.set_num_threads(cfg.Threads)
     if cfg.Device == "cuda" and not torch.cuda.is_available():
         raise ConfigError("Device cuda requested but no CUDA device is available")
-    try:
-        qps = [int(q) for q in cfg.BaseLayerQPs.split(",")]
-    except ValueError:
-        raise ConfigError(f"BaseLayerQPs '{cfg.BaseLayerQPs}' is not a comma-separated list of integers") from None
-    try:
-        [int(v) for v in cfg.LrDecaySteps.split(",") if v.strip()]
-    except ValueError:
-        raise ConfigError(f"LrDecaySteps '{cfg.LrDecaySteps}' is not a comma-separated list of integers") from None
+    qps = int_list("BaseLayerQPs", cfg.BaseLayerQPs)
+    int_list("LrDecaySteps", cfg.LrDecaySteps, allow_empty=True)
     net_cfg = preset(cfg.NetworkConfig, cfg.HfFilter)
     net_cfg.generator.hf_order = cfg.HfOrder
     net_cfg.generator.hf_l2norm = bool(cfg.HfL2Norm)
