@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from CommonLib.network.config import preset
+from CommonLib.network_config import preset
 from CommonLib.network.hdac_hf import HdacHfModel
 
 
@@ -59,14 +59,15 @@ def test_colour_conversion(benchmark):
 
 
 def test_gfv_sei_parse(benchmark):
-    from CommonLib.keypoint_coding import GfvDecodingState
-    enc = GfvDecodingState()
+    from CommonLib.keypoint_coding import GfvState
+    from EncoderLib.gfv_message_writer import encode_gfv_payload
+    enc = GfvState()
     kp = np.random.default_rng(0).integers(-128, 128, (10, 2))
-    base, _ = enc.encode_payload(0, kp, 7, base_picture=True, uri_tag="t", uri="u")
-    drv, _ = enc.encode_payload(0, kp + 1, 7, base_picture=False, fusion_flag=1)
+    base, _ = encode_gfv_payload(enc, 0, kp, 7, base_picture=True, uri_tag="t", uri="u")
+    drv, _ = encode_gfv_payload(enc, 0, kp + 1, 7, base_picture=False, fusion_flag=1)
 
     def parse():
-        st = GfvDecodingState()
+        st = GfvState()
         st.decode_payload(base)
         st.decode_payload(drv)
 
@@ -90,9 +91,9 @@ def shipped():
 
 def test_decoder_generation_shipped_float(benchmark, shipped):
     """The shipped small model, float network (non-normative path), per generated picture."""
-    from DecoderLib.picture_generator import PictureGenerator
+    from CommonLib.float_picture_generator import FloatPictureGenerator
     _, fm, pics, kp = shipped
-    g = PictureGenerator(fm)
+    g = FloatPictureGenerator(fm)
     g.set_key(pics[0], kp, 8)
     benchmark.pedantic(lambda: g.generate(kp + 5, 8, pics[1]), rounds=10, warmup_rounds=1)
 
@@ -122,7 +123,7 @@ def test_residual_scaling_and_slice_qp(benchmark, shipped):
     from CommonLib.residual_scaling import apply_residual_scale
     from CommonLib.video_io import VideoReader
     from CommonLib.app_config import resolve_resource
-    from DecoderLib.access_units import split_access_units
+    from CommonLib.access_units import split_access_units
     from EncoderLib.base_layer_encoder import X265BaseLayerEncoder
     _, _, pics, _ = shipped
     enc = X265BaseLayerEncoder(256, 256, Fraction(30), 27, 44, 0, picture_hash=0)

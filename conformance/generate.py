@@ -33,9 +33,10 @@ def make_tiny_model(name: str, spec: dict) -> str:
     import torch
     from CommonLib.app_config import resolve_resource
     from CommonLib.fixed_point.int_model_file import write_integer_model
-    from CommonLib.network.config import tiny_config
+    from CommonLib.network_config import tiny_config
     from CommonLib.network.hdac_hf import HdacHfModel
-    from CommonLib.network.model_file import save_model, sha256_file
+    from CommonLib.files import sha256_file
+    from CommonLib.network.model_file import save_model
     from CommonLib.video_io import VideoReader
     from ConverterApp.calibration import samples_from_pictures
     from ConverterApp.converter import convert

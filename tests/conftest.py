@@ -19,7 +19,7 @@ def example_clip():
 def tiny_float_model_file(tmp_path_factory):
     """A randomly initialised tiny float model (fixed seed) for plumbing tests."""
     import torch
-    from CommonLib.network.config import tiny_config
+    from CommonLib.network_config import tiny_config
     from CommonLib.network.hdac_hf import HdacHfModel
     from CommonLib.network.model_file import save_model
     torch.manual_seed(0)

@@ -61,7 +61,9 @@ def test_opl_file_and_base_layer_output(encoded, tiny_model_file, tmp_path):
     rc, _ = decode(encoded, tiny_model_file, "--OplFile", opl, "--OutputBaseLayer", bl)
     assert rc == 0
     rows = list(csv.DictReader(open(opl)))
-    assert [r["type"] for r in rows] == ["key", "generated", "generated", "generated", "key", "generated"]
+    assert [r["kind"] for r in rows] == ["key", "fused", "fused", "fused", "key", "fused"]
+    assert list(rows[0]) == ["picture", "kind", "bits", "gfv_sei_bits", "residual_scale", "md5_r", "md5_g", "md5_b",
+                             "md5_check"]
     assert all(r["md5_check"] == "OK" for r in rows)
     assert VideoReader(bl).info.num_frames == N
 
@@ -137,7 +139,7 @@ def test_decoder_bad_arguments(argv, msg, capsys):
 
 def test_decoder_refuses_other_model(encoded, tmp_path, capsys, example_clip):
     import torch
-    from CommonLib.network.config import tiny_config
+    from CommonLib.network_config import tiny_config
     from CommonLib.network.hdac_hf import HdacHfModel
     from CommonLib.network.model_file import save_model
     from conftest import convert_for_tests
@@ -219,11 +221,16 @@ def test_encoder_cfg_files_and_features(tmp_path, tiny_model_file, capsys):
 def test_external_encoder_errors(tiny_model_file, tmp_path, capsys):
     base = ["--ModelFile", tiny_model_file, "-b", str(tmp_path / "s.bin"), "-f", "2", "--Progress", "0"]
     assert encoder_main(base + ["--BaseLayerCodec", "vvc"]) == 1
-    _one_line_error(capsys, "needs an external encoder command")
-    assert encoder_main(base + ["--BaseLayerCodec", "vvc", "--ExternalEncoderCommand", "no-such-vvc-encoder -i {input}"]) == 1
+    _one_line_error(capsys, "BaseLayerCodec vvc needs BaseLayerEncoder external")
+    ext = base + ["--BaseLayerEncoder", "external", "--BaseLayerCodec", "vvc"]
+    assert encoder_main(ext) == 1
+    _one_line_error(capsys, "BaseLayerEncoder external needs ExternalEncoderCommand")
+    assert encoder_main(base + ["--ExternalEncoderCommand", "x {input}"]) == 1
+    _one_line_error(capsys, "ExternalEncoderCommand is set but BaseLayerEncoder is x265")
+    assert encoder_main(ext + ["--ExternalEncoderCommand", "no-such-vvc-encoder -i {input}"]) == 1
     _one_line_error(capsys, "'no-such-vvc-encoder' not found")
     # a command that "succeeds" but writes garbage instead of a VVC stream
-    assert encoder_main(base + ["--BaseLayerCodec", "vvc", "--ExternalEncoderCommand", "cp {input} {output}"]) == 1
+    assert encoder_main(ext + ["--ExternalEncoderCommand", "cp {input} {output}"]) == 1
     _one_line_error(capsys, "not a VVC Annex-B stream")
     assert not (tmp_path / "s.bin").exists()
 
@@ -244,7 +251,7 @@ def test_external_hevc_encoder_command(tiny_model_file, tmp_path, example_clip, 
     cmd = f"{sys.executable} {script} {{input}} {{output}} {{frames}} {{qp}}"
     bs, rec, dec = (str(tmp_path / n) for n in ("s.bin", "rec.yuv", "dec.yuv"))
     assert encoder_main(["--ModelFile", tiny_model_file, "-b", bs, "-o", rec, "-f", "3", "--Progress", "0",
-                         "--Threads", "1", "--ExternalEncoderCommand", cmd]) == 0
+                         "--Threads", "1", "--BaseLayerEncoder", "external", "--ExternalEncoderCommand", cmd]) == 0
     assert decoder_main(["-b", bs, "-o", dec, "--ModelFile", tiny_model_file, "--Threads", "1"]) == 0
     assert open(rec, "rb").read() == open(dec, "rb").read()
     assert capsys.readouterr().out.count("(OK)]") == 3

@@ -6,7 +6,6 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from CommonLib.bit_io import SyntaxWriter
 from CommonLib.errors import BitstreamError
 from CommonLib.gfv_sei import (
-    GFV_PAYLOAD_TYPE,
     GfvMatrixType,
     GfvSei,
     GfvSyntaxContext,
@@ -357,7 +356,8 @@ def test_nn_payload_bytes_to_end_of_payload():
 
 
 def test_payload_type_constant():
-    assert GFV_PAYLOAD_TYPE == 223
+    from CommonLib.sei_message import GENERATIVE_FACE_VIDEO
+    assert GENERATIVE_FACE_VIDEO == 223
 
 
 def test_matrix_types_0_1_sizes_and_prediction_round_trip():

@@ -9,7 +9,7 @@ from CommonLib.bit_io import SyntaxWriter
 from CommonLib.errors import BitstreamError
 from CommonLib.hevc_slice_qp import SliceQpParser, ceil_log2, parse_sps
 from CommonLib.video_io import YuvPicture
-from DecoderLib.access_units import split_access_units
+from CommonLib.access_units import split_access_units
 
 
 def _pictures(n, w=64, h=64, seed=1):

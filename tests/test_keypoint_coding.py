@@ -4,7 +4,8 @@ from hypothesis import given, settings, strategies as st
 
 from CommonLib.errors import BitstreamError, InputError
 from CommonLib.gfv_sei import GfvSei, GfvSyntaxContext, write_gfv_sei
-from CommonLib.keypoint_coding import GfvDecodingState, dequantise, quantise_keypoints
+from CommonLib.keypoint_coding import GfvState, dequantise, quantise_keypoints
+from EncoderLib.gfv_message_writer import build_gfv_message, encode_gfv_payload
 
 P_VALUES = st.integers(1, 32)
 
@@ -71,11 +72,11 @@ def _kps(rng, K=10, P=8):
 
 
 def _pair():
-    return GfvDecodingState(), GfvDecodingState()
+    return GfvState(), GfvState()
 
 
 def _send(enc, dec, *args, **kw):
-    payload, m = enc.encode_payload(*args, **kw)
+    payload, m = encode_gfv_payload(enc, *args, **kw)
     return m, dec.decode_payload(payload)
 
 
@@ -157,7 +158,7 @@ def test_fusion_flag_persists_per_gfv_id_from_payloads():
            _payload_msg(0, 0, 0), _payload_msg(0, 1, None), _payload_msg(1, 2, None),
            _payload_msg(0, 0, 1), _payload_msg(0, 1, None), _payload_msg(0, 2, None)]
     payloads = [write_gfv_sei(m, ctx) for m in seq]
-    dec = GfvDecodingState()
+    dec = GfvState()
     got = []
     for p in payloads:
         out = dec.decode_payload(p)
@@ -175,12 +176,12 @@ def _msg(gfv_id, cnt, fusion, x, y, P=8, pred=1, base=0):
 
 
 def test_decoder_state_errors():
-    dec = GfvDecodingState()
+    dec = GfvState()
     with pytest.raises(BitstreamError, match="no base picture"):
         dec.decode_message(_msg(0, 0, 0, [1], [1], pred=0))
     dec.decode_message(_msg(0, 0, None, [10, 1], [10, 1], base=1))
-    with pytest.raises(BitstreamError, match="no run started"):
-        dec.decode_message(_msg(0, 1, None, [1, 1], [1, 1]))
+    with pytest.raises(BitstreamError, match="expected 1"):
+        dec.decode_message(_msg(0, 2, None, [1, 1], [1, 1]))    # the base picture's run goes on at gfv_cnt 1
     with pytest.raises(BitstreamError, match="gfv_cnt = 0 needs 0 or 1"):
         dec.decode_message(_msg(0, 0, None, [1, 1], [-1, -1]))   # flag missing where it is present
     out = dec.decode_message(_msg(0, 0, 1, [1, 1], [-1, -1]))
@@ -197,10 +198,14 @@ def test_decoder_state_errors():
     # out-of-range reconstruction
     with pytest.raises(BitstreamError, match="outside"):
         dec.decode_message(_msg(0, 3, None, [600, 0], [0, 0], P=9, pred=0))
-    # new base picture: the next non-base message must start a run
+    # new base picture: it starts a run (FusionFlag 0), which a message with gfv_cnt 1 may continue
     dec.decode_message(_msg(0, 0, None, [0, 0], [0, 0], base=1))
-    with pytest.raises(BitstreamError, match="no run started"):
+    with pytest.raises(BitstreamError, match="expected 1"):
         dec.decode_message(_msg(0, 3, None, [0, 0], [0, 0]))
+    snapshot = dec.id_state(0)
+    out = dec.decode_message(_msg(0, 1, None, [2, 0], [0, 0]))
+    assert out.fusion_flag == 0 and out.keypoints.tolist() == [[2, 0], [0, 0]]   # predicted from the base picture
+    dec._ids[0] = snapshot
     # other gfv_id has its own state
     with pytest.raises(BitstreamError, match="no base picture"):
         dec.decode_message(_msg(1, 0, 0, [0, 0], [0, 0], pred=0))
@@ -227,11 +232,11 @@ def test_encoder_switches_off_prediction_when_parameters_change():
 
 
 def test_encoder_needs_base_picture():
-    enc = GfvDecodingState()
+    enc = GfvState()
     with pytest.raises(BitstreamError):
-        enc.encode_message(0, np.zeros((10, 2), dtype=np.int64), 8, base_picture=False)
+        build_gfv_message(enc, 0, np.zeros((10, 2), dtype=np.int64), 8, base_picture=False)
     with pytest.raises(InputError):
-        enc.encode_message(0, np.zeros((10, 2)), 8, base_picture=True)
+        build_gfv_message(enc, 0, np.zeros((10, 2)), 8, base_picture=True)
 
 
 def test_z_coordinates_round_trip():
@@ -259,7 +264,7 @@ def test_random_sequences_encoder_decoder_agree(data):
         P = data.draw(st.sampled_from([6, 8, 10]))
         k = quantise_keypoints(rng.uniform(-1, 1, (K, 2)), P)
         fusion = data.draw(st.integers(0, 1))
-        payload, m = enc.encode_payload(0, k, P, trace=wt, base_picture=base, fusion_flag=fusion,
+        payload, m = encode_gfv_payload(enc, 0, k, P, trace=wt, base_picture=base, fusion_flag=fusion,
                                         kps_pred=data.draw(st.booleans()))
         out = dec.decode_payload(payload, trace=rt)
         assert np.array_equal(out.keypoints, k) and out.precision == P

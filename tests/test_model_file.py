@@ -4,9 +4,10 @@ import pytest
 import torch
 
 from CommonLib.errors import ModelError
-from CommonLib.network.config import tiny_config
+from CommonLib.network_config import tiny_config
 from CommonLib.network.hdac_hf import HdacHfModel
-from CommonLib.network.model_file import load_model, save_model, sha256_file
+from CommonLib.files import sha256_file
+from CommonLib.network.model_file import load_model, save_model
 
 
 def test_save_load_round_trip_and_sha256(tmp_path):
@@ -77,7 +78,7 @@ def test_gpu_experiment_weights_are_the_documented_ones():
     import json
     import os
 
-    from CommonLib.network.model_file import sha256_file
+    from CommonLib.files import sha256_file
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     card = open(os.path.join(root, "doc", "model_card.md")).read()
     d = os.path.join(root, "training", "gpu_experiment")
@@ -104,7 +105,8 @@ def test_v2_models_are_the_documented_weights_with_a_held_out_residual_scale_fit
 
     from CommonLib.fixed_point.int_model_file import IntegerModelFile
     from CommonLib.model_registry import MODEL_DIR
-    from CommonLib.network.model_file import read_metadata, sha256_file
+    from CommonLib.files import sha256_file
+    from CommonLib.network.model_file import read_metadata
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     gpu = os.path.join(root, "training", "gpu_experiment")
     v2 = os.path.join(MODEL_DIR, "hdac_hf_small_v2.safetensors")

@@ -89,18 +89,19 @@ def test_encoder_and_decoder_scale_by_the_slice_qp(tiny_model_file, tmp_path, ex
 def test_without_a_base_layer_qp_a_scaled_model_is_refused(tiny_model_file, tmp_path, example_clip):
     """Where the base layer's slice QP is unknown (VVC here), a model with a table cannot be applied."""
     from CommonLib.errors import BitstreamError
-    from CommonLib.keypoint_coding import GfvDecodingState
+    from CommonLib.keypoint_coding import GfvState
+    from EncoderLib.gfv_message_writer import encode_gfv_payload
     from DecoderLib.decoder import HdacHfDecoder, read_bitstream
-    from DecoderLib.picture_reconstructor import PictureReconstructor
+    from CommonLib.picture_reconstruction import PictureReconstructor
     from EncoderApp.__main__ import main as encoder_main
     model = _with_table(tiny_model_file, tmp_path / "s.hfim", [32] * 52)
     assert encoder_main(["--InputFile", example_clip, "-b", str(tmp_path / "a.bin"), "--ModelFile", model,
                          "--FramesToBeEncoded", "2", "--ReconFile", ""]) == 0
     pics = list(HdacHfDecoder(model_file=model).decode(read_bitstream(str(tmp_path / "a.bin"))))
     rec = PictureReconstructor(model)
-    from DecoderLib.access_units import split_access_units
-    from DecoderLib.sei_parser import parse_access_unit_sei
-    state = GfvDecodingState()
+    from CommonLib.access_units import split_access_units
+    from CommonLib.access_unit_sei import parse_access_unit_sei
+    state = GfvState()
     aus = split_access_units(read_bitstream(str(tmp_path / "a.bin")), "hevc")
     gfv = [parse_access_unit_sei(a.nal_units, a.types, "hevc", a.index, state, None).gfv[0] for a in aus]
     rec.picture(0, gfv[0], pics[0].base_picture, True)
@@ -158,11 +159,12 @@ def test_an_unparsable_slice_header_stops_only_models_that_need_the_qp(tiny_mode
     from CommonLib import nal_unit as nu
     from CommonLib.errors import BitstreamError
     from CommonLib.hevc_slice_qp import SliceQpParser
-    from CommonLib.keypoint_coding import GfvDecodingState
-    from DecoderLib.access_units import split_access_units
+    from CommonLib.keypoint_coding import GfvState
+    from EncoderLib.gfv_message_writer import encode_gfv_payload
+    from CommonLib.access_units import split_access_units
     from DecoderLib.decoder import HdacHfDecoder, read_bitstream
-    from DecoderLib.picture_reconstructor import PictureReconstructor
-    from DecoderLib.sei_parser import parse_access_unit_sei
+    from CommonLib.picture_reconstruction import PictureReconstructor
+    from CommonLib.access_unit_sei import parse_access_unit_sei
     from EncoderApp.__main__ import main as encoder_main
     scaled_model = _with_table(tiny_model_file, tmp_path / "s.hfim", [32] * 52)
     for model, expect_error in ((tiny_model_file, False), (scaled_model, True)):
@@ -174,7 +176,7 @@ def test_an_unparsable_slice_header_stops_only_models_that_need_the_qp(tiny_mode
         err = SliceQpParser().access_unit_or_error(bad)
         assert isinstance(err, BitstreamError) and "PPS" in str(err)
         pics = list(HdacHfDecoder(model_file=model).decode(data))
-        state = GfvDecodingState()
+        state = GfvState()
         gfv = [parse_access_unit_sei(a.nal_units, a.types, "hevc", a.index, state, None).gfv[0] for a in aus]
         rec = PictureReconstructor(model)
         rec.picture(0, gfv[0], pics[0].base_picture, True, err)

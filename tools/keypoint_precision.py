@@ -19,7 +19,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "ReferenceSoftware"))
 
 from CommonLib.app_config import resolve_resource  # noqa: E402
-from CommonLib.keypoint_coding import GfvDecodingState, dequantise, quantise_keypoints  # noqa: E402
+from CommonLib.keypoint_coding import GfvState, dequantise, quantise_keypoints  # noqa: E402
+from EncoderLib.gfv_message_writer import encode_gfv_payload  # noqa: E402
 from CommonLib.network.model_file import load_model  # noqa: E402
 from CommonLib.sequence_list import read_sequence_list  # noqa: E402
 from CommonLib.video_io import VideoReader  # noqa: E402
@@ -47,9 +48,9 @@ def main():
         for p in range(4, 9):
             q = np.stack([quantise_keypoints(f, p) for f in k])
             err = np.sqrt(np.mean((dequantise(q, p) - k) ** 2)) * 128
-            st = GfvDecodingState()
-            bits = [8 * len(st.encode_payload(0, q[0], p, base_picture=True, uri_tag="t", uri="u")[0])]
-            bits = [8 * len(st.encode_payload(0, f, p, base_picture=False, fusion_flag=1)[0]) for f in q[1:]]
+            st = GfvState()
+            bits = [8 * len(encode_gfv_payload(st, 0, q[0], p, base_picture=True, uri_tag="t", uri="u")[0])]
+            bits = [8 * len(encode_gfv_payload(st, 0, f, p, base_picture=False, fusion_flag=1)[0]) for f in q[1:]]
             tot[p].append((err, np.mean(bits)))
             cells.append(f"{err:.3f} / {np.mean(bits):.1f}")
         print(f"| {s['name']} | {jitter:.3f} | " + " | ".join(cells) + " |")

@@ -24,21 +24,20 @@ def run_app(prog: str, options, argv, body) -> int:
 
 
 class TraceFile:
-    """Opens the SEI trace file (or nothing) as a context manager."""
+    """The syntax trace file (or None when ``path`` is empty) as a context manager: an output file
+    (CommonLib.files) that appears when the block ends, and not at all when it ends with an exception."""
 
     def __init__(self, path: str):
         self.path = path
-        self.f = None
+        self.out = None
 
     def __enter__(self):
-        if self.path:
-            from CommonLib.errors import InputError
-            try:
-                self.f = open(self.path, "w", encoding="utf-8")
-            except OSError as e:
-                raise InputError(f"cannot write trace file '{self.path}': {e.strerror}") from None
-        return self.f
+        if not self.path:
+            return None
+        from CommonLib.files import OutputFile
+        self.out = OutputFile(self.path, "w", "trace file", encoding="utf-8")
+        return self.out.f
 
-    def __exit__(self, *exc):
-        if self.f:
-            self.f.close()
+    def __exit__(self, exc_type, exc, tb):
+        if self.out:
+            self.out.close(ok=exc_type is None)

@@ -55,6 +55,7 @@ __all__ = [
     "UE_MAX",
     "SE_MAX",
     "format_trace_line",
+    "trace_line",
     "as_int",
 ]
 
@@ -71,6 +72,17 @@ def format_trace_line(name: str, desc: str, value: Any) -> str:
     return f"{name:<56}{desc:<7}: {value}"
 
 
+def trace_line(trace: Optional[Any], line: str) -> None:
+    """Send one line to a trace sink: a ``list`` (appended) or a text file (written with a newline);
+    ``None`` is no trace."""
+    if trace is None:
+        return
+    if isinstance(trace, list):
+        trace.append(line)
+    else:
+        trace.write(line + "\n")
+
+
 class _Traced:
     """Common trace handling of writer and reader."""
 
@@ -80,14 +92,8 @@ class _Traced:
         self._trace_target = trace
 
     def _trace(self, name: str, desc: str, value: Any) -> None:
-        tgt = self._trace_target
-        if tgt is None:
-            return
-        line = format_trace_line(name, desc, value)
-        if isinstance(tgt, list):
-            tgt.append(line)
-        else:
-            tgt.write(line + "\n")
+        if self._trace_target is not None:
+            trace_line(self._trace_target, format_trace_line(name, desc, value))
 
 
 def as_int(name: str, value: Any) -> int:
@@ -99,9 +105,6 @@ def as_int(name: str, value: Any) -> int:
         return operator.index(value)
     except TypeError:
         raise BitstreamError(f"cannot write {name}: value {value!r} is not an integer") from None
-
-
-_as_int = as_int
 
 
 class SyntaxWriter(_Traced):
@@ -143,7 +146,7 @@ class SyntaxWriter(_Traced):
     # -- elements ----------------------------------------------------------
     def u(self, name: str, n: int, value: Any = None) -> int:
         """u(n): unsigned integer using n bits."""
-        v = _as_int(name, value)
+        v = as_int(name, value)
         if n < 0:
             raise BitstreamError(f"cannot write {name}: negative length u({n})")
         if v < 0 or v >> n:
@@ -159,7 +162,7 @@ class SyntaxWriter(_Traced):
 
     def f(self, name: str, n: int, value: Any) -> int:
         """f(n): fixed-pattern bit string (value given by the syntax)."""
-        v = _as_int(name, value)
+        v = as_int(name, value)
         if n <= 0 or v < 0 or v >> n:
             raise BitstreamError(f"cannot write {name} = {v}: does not fit f({n})")
         self._bs.append(Bits(uint=v, length=n))
@@ -168,7 +171,7 @@ class SyntaxWriter(_Traced):
 
     def ue(self, name: str, value: Any = None) -> int:
         """ue(v): unsigned Exp-Golomb, 0 .. 2**32 - 2."""
-        v = _as_int(name, value)
+        v = as_int(name, value)
         if v < 0 or v > UE_MAX:
             raise BitstreamError(f"cannot write {name} = {v}: outside the ue(v) range 0..{UE_MAX}")
         self._bs.append(Bits(ue=v))
@@ -177,7 +180,7 @@ class SyntaxWriter(_Traced):
 
     def se(self, name: str, value: Any = None) -> int:
         """se(v): signed Exp-Golomb, -(2**31 - 1) .. 2**31 - 1."""
-        v = _as_int(name, value)
+        v = as_int(name, value)
         if abs(v) > SE_MAX:
             raise BitstreamError(f"cannot write {name} = {v}: outside the se(v) range")
         self._bs.append(Bits(se=v))

@@ -22,13 +22,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from CommonLib import nal_unit as nu
-from CommonLib.bit_io import SyntaxReader
+from CommonLib.bit_io import SyntaxReader, trace_line
 from CommonLib.errors import BitstreamError
 
 __all__ = ["Sps", "Pps", "StRefPicSet", "SliceHeaderStart", "SliceQpParser", "ceil_log2"]
 
 P_SLICE, B_SLICE, I_SLICE = 1, 0, 2
-IDR_W_RADL, IDR_N_LP = 19, 20
 
 
 def ceil_log2(n: int) -> int:
@@ -352,27 +351,32 @@ class SliceQpParser:
         self.pps: dict[int, Pps] = {}
         self.trace = trace
 
-    def access_unit_or_error(self, nal_units: list[bytes]) -> int | BitstreamError:
+    def access_unit_or_error(self, nal_units: list[bytes], picture: int = 0) -> int | BitstreamError:
         """As :meth:`access_unit`, but a syntax error is returned instead of raised: decoders keep it
         for the pictures that need SliceQpY, so that a stream whose model needs no QP decodes anyway."""
         try:
-            return self.access_unit(nal_units)
+            return self.access_unit(nal_units, picture)
         except BitstreamError as e:
             return e
 
-    def access_unit(self, nal_units: list[bytes]) -> int:
+    def access_unit(self, nal_units: list[bytes], picture: int = 0) -> int:
+        """SliceQpY of the picture of an access unit; SPSs / PPSs in it are kept. Traced, each syntax
+        structure after a line ``=== picture N: <structure>`` (doc/bitstream_syntax.md clause 6)."""
         qp = None
         for nal in nal_units:
             t = nu.parse_nal_header(nal, nu.HEVC)
             if t.nuh_layer_id != 0:
                 continue
             if t.nal_unit_type == nu.HEVC_SPS:
+                trace_line(self.trace, f"=== picture {picture}: seq_parameter_set_rbsp")
                 s = parse_sps(nu.nal_payload_rbsp(nal, nu.HEVC), self.trace)
                 self.sps[s.sps_seq_parameter_set_id] = s
             elif t.nal_unit_type == nu.HEVC_PPS:
+                trace_line(self.trace, f"=== picture {picture}: pic_parameter_set_rbsp")
                 p = parse_pps(nu.nal_payload_rbsp(nal, nu.HEVC), self.trace)
                 self.pps[p.pps_pic_parameter_set_id] = p
             elif nu.is_vcl(t.nal_unit_type, nu.HEVC) and qp is None:
+                trace_line(self.trace, f"=== picture {picture}: slice_segment_header (to slice_qp_delta)")
                 qp = self.slice_header(nal).slice_qp_y
         if qp is None:
             raise BitstreamError("access unit without a slice segment")
@@ -385,7 +389,7 @@ class SliceQpParser:
         r = SyntaxReader(nu.nal_payload_rbsp(nal, nu.HEVC), self.trace, "HEVC slice segment header")
         if not r.flag("first_slice_segment_in_pic_flag"):
             raise BitstreamError("the first slice segment of a picture has first_slice_segment_in_pic_flag 0")
-        if 16 <= nal_type <= 23:
+        if nu.is_irap(nal_type, nu.HEVC):
             r.flag("no_output_of_prior_pics_flag")
         pps_id = r.ue("slice_pic_parameter_set_id")
         if pps_id not in self.pps:
@@ -404,7 +408,7 @@ class SliceQpParser:
         if sps.separate_colour_plane_flag:
             r.u("colour_plane_id", 2)
         temporal_mvp, num_pic_total_curr, poc_lsb = 0, 0, 0
-        if nal_type not in (IDR_W_RADL, IDR_N_LP):
+        if nal_type not in (nu.HEVC_IDR_W_RADL, nu.HEVC_IDR_N_LP):
             poc_lsb = r.u("slice_pic_order_cnt_lsb", sps.log2_max_pic_order_cnt_lsb)
             num_sets = len(sps.st_rps)
             if not r.flag("short_term_ref_pic_set_sps_flag"):

@@ -19,32 +19,30 @@ wrongly (-3/2^(P+1) gives -1 instead of -2).
 
 Reconstruction: keypoint value = q / 2^P (:func:`dequantise`, exact).
 
-FusionFlag (``doc/bitstream_syntax.md`` clause 3.4.4): gfv_fusion_pic_flag is
-present only in a non-base message with gfv_cnt = 0, which starts a *run*.
-FusionFlag of a non-base message is the gfv_fusion_pic_flag of the last
-non-base message with gfv_cnt = 0 of the same gfv_id (the message that
-started its run); it persists until the next message with gfv_cnt = 0.  In
-a message where gfv_fusion_pic_flag is not present (base-picture messages,
-non-base messages with gfv_cnt > 0) the field ``GfvSei.gfv_fusion_pic_flag``
-is ``None``, both in parsed messages and in messages built by
-:meth:`GfvDecodingState.encode_message`; the persisted value is reported as
+FusionFlag (``doc/bitstream_syntax.md`` clause 3.4.4): in the vtm syntax
+gfv_fusion_pic_flag is present only in a non-base message with gfv_cnt = 0,
+which starts a *run*; FusionFlag of a non-base message is the flag of the
+message that started its run and persists until the next message with
+gfv_cnt = 0. In the hm18 syntax the flag (gfv_drive_picture_fusion_flag) is in
+every non-base message and is its FusionFlag. Where the flag is not present,
+``GfvSei.gfv_fusion_pic_flag`` is ``None``; FusionFlag is reported as
 ``DecodedGfvPicture.fusion_flag``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional
 
 import numpy as np
 
 from CommonLib.errors import BitstreamError, InputError
 from CommonLib.gfv_sei import (
+    GFV_SYNTAX_VERSIONS,
+    MAX_PRECISION_FACTOR_MINUS1,
     GfvSei,
     GfvSyntaxContext,
-    MAX_NUM_KPS_MINUS1,
-    MAX_PRECISION_FACTOR_MINUS1,
-    MAX_Z_MAX_VALUE_MINUS1,
+    KpsParams,
     read_gfv_sei,
     write_gfv_sei,
 )
@@ -52,13 +50,14 @@ from CommonLib.gfv_sei import (
 __all__ = [
     "quantise_keypoints",
     "dequantise",
-    "KpsParams",
+    "check_precision",
     "DecodedGfvPicture",
-    "GfvDecodingState",
+    "GfvIdState",
+    "GfvState",
 ]
 
 
-def _check_precision(P: int) -> int:
+def check_precision(P: int) -> int:
     P = int(P)
     if not 1 <= P <= MAX_PRECISION_FACTOR_MINUS1 + 1:
         raise InputError(f"keypoint precision P = {P} outside 1..{MAX_PRECISION_FACTOR_MINUS1 + 1}")
@@ -69,7 +68,7 @@ def quantise_keypoints(kp_float: Any, precision_P: int) -> np.ndarray:
     """Quantise float keypoints (any shape, nominally K x 2 in [-1, 1]) to
     integers q = Sign(v) * Floor(Abs(v) * 2^P + 1/2), clipped to
     [-2^P, 2^P].  Returns ``int64``.  NaN raises :class:`InputError`."""
-    P = _check_precision(precision_P)
+    P = check_precision(precision_P)
     v = np.asarray(kp_float, dtype=np.float64)
     if np.isnan(v).any():
         raise InputError("keypoint quantisation: NaN keypoint coordinate")
@@ -86,36 +85,8 @@ def quantise_keypoints(kp_float: Any, precision_P: int) -> np.ndarray:
 
 def dequantise(q: Any, P: int) -> np.ndarray:
     """Keypoint values q / 2^P as float64 (exact for |q| < 2^53)."""
-    P = _check_precision(P)
+    P = check_precision(P)
     return np.asarray(q, dtype=np.int64).astype(np.float64) / float(1 << P)
-
-
-@dataclass(frozen=True)
-class KpsParams:
-    """Keypoint coding parameters of one message."""
-
-    precision_factor_minus1: int
-    num_kps_minus1: int
-    z_present_flag: int
-    z_max_value_minus1: int = 0
-
-    @property
-    def P(self) -> int:
-        return self.precision_factor_minus1 + 1
-
-    @property
-    def num_kps(self) -> int:
-        return self.num_kps_minus1 + 1
-
-    @property
-    def dims(self) -> int:
-        return 3 if self.z_present_flag else 2
-
-    @staticmethod
-    def of(m: GfvSei) -> "KpsParams":
-        return KpsParams(m.gfv_coordinate_precision_factor_minus1, m.gfv_num_kps_minus1,
-                         m.gfv_coordinate_z_present_flag,
-                         m.gfv_coordinate_z_max_value_minus1 if m.gfv_coordinate_z_present_flag else 0)
 
 
 @dataclass
@@ -150,13 +121,18 @@ class DecodedGfvPicture:
 
 
 @dataclass
-class _IdState:
-    base_kps: Optional[np.ndarray] = None
-    base_params: Optional[KpsParams] = None
+class GfvIdState:
+    """The state of one gfv_id (doc/bitstream_syntax.md clauses 3.4 and 4.2): whether a base picture
+    was received and its reconstructed keypoints, the previous message's keypoints and parameters, and
+    the current run (started by the last message with gfv_cnt = 0, base or not) with its FusionFlag and
+    the gfv_cnt the next message of the run must have. The base picture's keypoint *parameters* live in the
+    syntax context (GfvSyntaxContext.base_kps), their one home."""
+
     have_base: bool = False
+    base_kps: Optional[np.ndarray] = None
     prev_kps: Optional[np.ndarray] = None
     prev_params: Optional[KpsParams] = None
-    run_open: bool = False
+    run_from_base: bool = False      # the run was started by a base-picture message
     run_fusion: int = 0
     next_cnt: int = 0
 
@@ -175,64 +151,89 @@ def _range_check(rec: np.ndarray, params: KpsParams, where: str) -> None:
                 f"outside [-{hi}, {hi}] (P = {params.P})")
 
 
-class GfvDecodingState:
-    """Per-gfv_id GFV state (base picture parameters and keypoints, previous
-    message's keypoints, the open run and its FusionFlag) with the syntax
-    context.  FusionFlag of a non-base message with gfv_cnt > 0 is the
-    gfv_fusion_pic_flag of the last non-base message with gfv_cnt = 0 of the
-    same gfv_id (``gfv_fusion_pic_flag`` of the message itself is None there
-    and is not used).  The encoder builds messages with :meth:`encode_message` and the
-    decoder applies them with :meth:`decode_message`; both go through the
-    same :meth:`decode_message` so encoder and decoder states cannot diverge.
+class GfvState:
+    """The GFV state of a bitstream: per gfv_id a :class:`GfvIdState`, and the syntax context.
+
+    The decoder applies each parsed message with :meth:`decode_message` (or parses and applies with
+    :meth:`decode_payload`); the encoder (EncoderLib.gfv_message_writer) builds each message from
+    :meth:`id_state` and applies it with the same :meth:`decode_message`, so encoder and decoder
+    states cannot diverge. ``syntax``: the GFV SEI syntax version ('vtm' or 'hm18', CommonLib.gfv_sei).
+
+    FusionFlag of a non-base message: the fusion flag of the message when it is present (gfv_cnt = 0;
+    hm18: every non-base message), else the FusionFlag of the run it belongs to (vtm, gfv_cnt > 0).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, syntax: str = "vtm", check_range: bool = True) -> None:
+        if syntax not in GFV_SYNTAX_VERSIONS:
+            raise InputError(f"unknown GFV SEI syntax '{syntax}' (choose {', '.join(GFV_SYNTAX_VERSIONS)})")
+        self.syntax = syntax
+        self.check_range = check_range      # the keypoint range of clause 4.2 (off for syntax-only parsing)
         self.ctx = GfvSyntaxContext()
-        self._ids: Dict[int, _IdState] = {}
+        self._ids: Dict[int, GfvIdState] = {}
 
-    # -- decoder -------------------------------------------------------------
+    def id_state(self, gfv_id: int) -> GfvIdState:
+        """A copy of the committed state of ``gfv_id`` (a fresh state when it has had no message)."""
+        st = self._ids.get(gfv_id)
+        return GfvIdState() if st is None else GfvIdState(**st.__dict__)
+
+    def base_params(self, gfv_id: int) -> Optional[KpsParams]:
+        """Keypoint parameters of the last base picture of ``gfv_id`` (None: none, or without keypoints)."""
+        return self.ctx.base_kps.get(gfv_id)
+
     def decode_payload(self, payload: bytes, trace: Any = None) -> DecodedGfvPicture:
-        """Parse a GFV SEI payload and apply it."""
-        m = read_gfv_sei(payload, self.ctx, trace, update_ctx=False)
+        """Parse a GFV SEI payload in this state's syntax version and apply it. A payload that does not
+        parse, but parses in the other syntax version, is reported with that version as a hint."""
+        try:
+            m = read_gfv_sei(payload, self.ctx, trace, update_ctx=False, version=self.syntax)
+        except BitstreamError as e:
+            other = [v for v in GFV_SYNTAX_VERSIONS if v != self.syntax][0]
+            try:
+                read_gfv_sei(payload, self.ctx.copy(), None, update_ctx=False, version=other)
+            except BitstreamError:
+                raise e from None
+            raise BitstreamError(f"{e} (in the {self.syntax} GFV SEI syntax; the message parses in the {other} "
+                                 f"syntax: try GfvSeiSyntax {other})") from None
         return self.decode_message(m)
+
+    def write_payload(self, m: GfvSei, trace: Any = None) -> bytes:
+        """The payload of a message built against this state (before it is applied)."""
+        return write_gfv_sei(m, self.ctx, trace, update_ctx=False, version=self.syntax)
 
     def decode_message(self, m: GfvSei) -> DecodedGfvPicture:
         """Apply one parsed message: run / gfv_cnt / fusion checks, keypoint
         prediction and reconstruction.  Transactional: on error the state is
         unchanged."""
         gid = m.gfv_id
-        st = self._ids.get(gid)
-        new = _IdState() if st is None else _IdState(**st.__dict__)
+        new = self.id_state(gid)
         base = bool(m.gfv_base_picture_flag)
         where = f"gfv_id {gid}, gfv_cnt {m.gfv_cnt}"
+        flag = m.gfv_fusion_pic_flag
+        if flag is not None and flag not in (0, 1):
+            raise BitstreamError(f"GFV SEI: {where}: fusion flag = {flag!r}, shall be 0 or 1")
 
         fusion: Optional[int]
         if base:
             if m.gfv_cnt != 0:
                 raise BitstreamError(f"GFV SEI: {where}: base picture message with gfv_cnt != 0")
             fusion = None
-            new.run_open = False
+            # a base-picture message starts a run with FusionFlag 0, which non-base messages with
+            # gfv_cnt 1, 2, ... may continue (as the JVET encoders' examples do; clause 3.4.3)
+            new.run_from_base, new.run_fusion, new.next_cnt = True, 0, 1
         else:
             if not new.have_base:
                 raise BitstreamError(
                     f"GFV SEI: {where}: non-base message but no base picture of gfv_id {gid} precedes it")
             if m.gfv_cnt == 0:
-                if m.gfv_fusion_pic_flag is None or m.gfv_fusion_pic_flag not in (0, 1):
-                    raise BitstreamError(
-                        f"GFV SEI: {where}: gfv_fusion_pic_flag = {m.gfv_fusion_pic_flag!r}; a non-base "
-                        f"message with gfv_cnt = 0 needs 0 or 1")
-                new.run_open = True
-                new.run_fusion = int(m.gfv_fusion_pic_flag)
-                new.next_cnt = 1
+                if flag is None:
+                    raise BitstreamError(f"GFV SEI: {where}: fusion flag = None; a non-base message with "
+                                         "gfv_cnt = 0 needs 0 or 1")
+                new.run_from_base, new.run_fusion, new.next_cnt = False, int(flag), 1
             else:
-                if not new.run_open:
-                    raise BitstreamError(
-                        f"GFV SEI: {where}: gfv_cnt > 0 but no run started (no message with gfv_cnt = 0 "
-                        f"since the last base picture)")
                 if m.gfv_cnt != new.next_cnt:
                     raise BitstreamError(
                         f"GFV SEI: {where}: gfv_cnt = {m.gfv_cnt}, expected {new.next_cnt}")
-                # gfv_fusion_pic_flag is not present: FusionFlag persists from gfv_cnt = 0
+                if flag is not None:             # hm18: present in every message
+                    new.run_fusion = int(flag)
                 new.next_cnt += 1
             fusion = new.run_fusion
 
@@ -252,7 +253,7 @@ class GfvDecodingState:
                 rec = np.cumsum(coded, axis=0, dtype=np.int64)   # keypoint i from i - 1
             else:
                 if m.gfv_cnt == 0:
-                    pred, pparams, what = new.base_kps, new.base_params, "base picture"
+                    pred, pparams, what = new.base_kps, self.base_params(gid), "base picture"
                 else:
                     pred, pparams, what = new.prev_kps, new.prev_params, "previous message"
                 if pred is None:
@@ -263,13 +264,14 @@ class GfvDecodingState:
                         f"GFV SEI: {where}: gfv_kps_pred_flag = 1 but the {what} has other keypoint "
                         f"parameters ({pparams} vs {params}); prediction across precisions is not allowed")
                 rec = pred + coded
-            _range_check(rec, params, where)
+            if self.check_range:
+                _range_check(rec, params, where)
             rec.setflags(write=False)
             new.prev_kps, new.prev_params = rec, params
 
         if base:
             new.have_base = True
-            new.base_kps, new.base_params = rec, params
+            new.base_kps = rec
             if rec is None:
                 new.prev_kps, new.prev_params = None, None
 
@@ -279,90 +281,3 @@ class GfvDecodingState:
         return DecodedGfvPicture(gfv_id=gid, gfv_cnt=m.gfv_cnt, base_picture=base, fusion_flag=fusion,
                                  low_confidence=int(m.gfv_low_confidence_face_parameter_flag),
                                  keypoints=rec, params=params, sei=m)
-
-    # -- encoder -------------------------------------------------------------
-    def encode_message(self, gfv_id: int, keypoints_q: Any, precision_P: int, *,
-                       base_picture: bool, fusion_flag: int = 0, kps_pred: bool = True,
-                       uri_tag: Optional[str] = None, uri: Optional[str] = None,
-                       z_max_value_minus1: int = 0, low_confidence: int = 0) -> GfvSei:
-        """Build the GFV SEI message of one picture from quantised keypoints
-        (int array NumKps x 2, or x 3 with z) and apply it to the state.
-
-        Base picture: gfv_cnt = 0, gfv_base_picture_flag = 1, gfv_nn_present_flag
-        = 1 / gfv_nn_mode_idc = 1 when ``uri`` is given.  Non-base picture:
-        a new run (gfv_cnt = 0) starts after each base picture and whenever
-        ``fusion_flag`` changes (gfv_fusion_pic_flag is coded only with
-        gfv_cnt = 0, so a change of the fusion decision needs a new run);
-        otherwise gfv_cnt counts on and gfv_fusion_pic_flag is None (not
-        present; FusionFlag persists).  Base picture: gfv_fusion_pic_flag is
-        None (not present).  Keypoint
-        prediction is used when ``kps_pred`` and the predictor has the same
-        parameters, otherwise gfv_kps_pred_flag = 0."""
-        q = np.asarray(keypoints_q)
-        if q.ndim != 2 or q.shape[1] not in (2, 3) or q.shape[0] < 1:
-            raise InputError(f"keypoints must be an array NumKps x 2 or x 3, got shape {q.shape}")
-        if not np.issubdtype(q.dtype, np.integer):
-            raise InputError("encode_message takes quantised (integer) keypoints")
-        q = q.astype(np.int64)
-        P = _check_precision(precision_P)
-        K, D = q.shape
-        if K - 1 > MAX_NUM_KPS_MINUS1:
-            raise InputError(f"{K} keypoints, at most {MAX_NUM_KPS_MINUS1 + 1} allowed")
-        if not 0 <= z_max_value_minus1 <= MAX_Z_MAX_VALUE_MINUS1:
-            raise InputError(f"z_max_value_minus1 = {z_max_value_minus1} outside 0..{MAX_Z_MAX_VALUE_MINUS1}")
-        params = KpsParams(P - 1, K - 1, int(D == 3), z_max_value_minus1 if D == 3 else 0)
-        st = self._ids.get(gfv_id, _IdState())
-
-        m = GfvSei(gfv_id=gfv_id)
-        m.gfv_low_confidence_face_parameter_flag = int(bool(low_confidence))
-        m.gfv_coordinate_present_flag = 1
-        if base_picture:
-            m.gfv_cnt = 0
-            m.gfv_base_picture_flag = 1
-            if uri is not None:
-                m.gfv_nn_present_flag = 1
-                m.gfv_nn_mode_idc = 1
-                m.gfv_uri_tag = uri_tag or ""
-                m.gfv_uri = uri
-            use_pred = bool(kps_pred)
-            pred = None
-        else:
-            if not st.have_base:
-                raise BitstreamError(f"GFV SEI: gfv_id {gfv_id}: a non-base message needs a preceding base picture")
-            fusion_flag = int(bool(fusion_flag))
-            if st.run_open and fusion_flag == st.run_fusion:
-                m.gfv_cnt = st.next_cnt
-                pred, pparams = st.prev_kps, st.prev_params
-            else:
-                m.gfv_cnt = 0
-                pred, pparams = st.base_kps, st.base_params
-            m.gfv_fusion_pic_flag = fusion_flag if m.gfv_cnt == 0 else None
-            # gfv_kps_pred_flag = 1 inherits P / NumKps / z from the base picture
-            use_pred = (bool(kps_pred) and pred is not None and pparams == params
-                        and st.base_params == params)
-
-        m.gfv_kps_pred_flag = int(use_pred)
-        m.gfv_coordinate_precision_factor_minus1 = params.precision_factor_minus1
-        m.gfv_num_kps_minus1 = params.num_kps_minus1
-        m.gfv_coordinate_z_present_flag = params.z_present_flag
-        m.gfv_coordinate_z_max_value_minus1 = params.z_max_value_minus1
-        if not use_pred:
-            coded = q
-        elif base_picture:
-            coded = np.diff(q, axis=0, prepend=np.zeros((1, D), dtype=np.int64))
-        else:
-            coded = q - pred
-        m.gfv_coordinate_x = [int(v) for v in coded[:, 0]]
-        m.gfv_coordinate_y = [int(v) for v in coded[:, 1]]
-        m.gfv_coordinate_z = [int(v) for v in coded[:, 2]] if D == 3 else []
-
-        out = self.decode_message(m)
-        if not np.array_equal(out.keypoints, q):  # pragma: no cover - internal consistency
-            raise AssertionError("GFV keypoint reconstruction differs from the encoder input")
-        return m
-
-    def encode_payload(self, gfv_id: int, keypoints_q: Any, precision_P: int, trace: Any = None,
-                       **kwargs: Any) -> Tuple[bytes, GfvSei]:
-        """:meth:`encode_message` followed by :func:`write_gfv_sei`."""
-        m = self.encode_message(gfv_id, keypoints_q, precision_P, **kwargs)
-        return write_gfv_sei(m, self.ctx, trace, update_ctx=False), m

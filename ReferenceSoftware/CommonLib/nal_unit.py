@@ -41,6 +41,8 @@ VVC = "vvc"
 CODECS = (HEVC, VVC)
 
 # --- HEVC nal_unit_type values (H.265 Table 7-1) ------------------------------
+HEVC_IDR_W_RADL = 19
+HEVC_IDR_N_LP = 20
 HEVC_VPS = 32
 HEVC_SPS = 33
 HEVC_PPS = 34

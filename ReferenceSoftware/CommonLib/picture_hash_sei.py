@@ -45,8 +45,6 @@ from CommonLib.errors import BitstreamError
 from CommonLib.sei_message import check_payload_end, finish_payload
 
 __all__ = [
-    "DECODED_PICTURE_HASH_PAYLOAD_TYPE",
-    "USER_DATA_UNREGISTERED_PAYLOAD_TYPE",
     "GENERATED_PICTURE_MD5_UUID",
     "HASH_MD5", "HASH_CRC", "HASH_CHECKSUM",
     "decoded_picture_hash_syntax",
@@ -59,9 +57,6 @@ __all__ = [
     "md5_planes",
     "format_md5_check",
 ]
-
-DECODED_PICTURE_HASH_PAYLOAD_TYPE = 132
-USER_DATA_UNREGISTERED_PAYLOAD_TYPE = 5
 
 #: uuid_iso_iec_11578 of the HDAC-HF generated-picture MD5 message
 #: (generated once with uuid4 for this project).

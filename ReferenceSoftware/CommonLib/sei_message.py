@@ -47,10 +47,13 @@ __all__ = [
     "parse_sei_nal_unit",
     "USER_DATA_UNREGISTERED",
     "DECODED_PICTURE_HASH",
+    "GENERATIVE_FACE_VIDEO",
 ]
 
-USER_DATA_UNREGISTERED = 5
-DECODED_PICTURE_HASH = 132
+#: payloadType values (H.274 Table 1 / H.265 Table D.1) of the SEI messages this software writes or reads.
+USER_DATA_UNREGISTERED = 5        # the generated-picture MD5 (CommonLib.picture_hash_sei)
+DECODED_PICTURE_HASH = 132        # the base layer's picture hash (CommonLib.picture_hash_sei)
+GENERATIVE_FACE_VIDEO = 223       # the GFV SEI message (CommonLib.gfv_sei)
 
 
 def _ff_coded(value: int) -> bytes:

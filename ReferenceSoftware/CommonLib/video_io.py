@@ -10,8 +10,9 @@ Formats (chosen by the file extension):
 
 Pictures are :class:`YuvPicture` (4:2:0 planes) or ``(3, H, W)`` uint8 RGB
 arrays; RGB <-> YUV uses the integer process of :mod:`CommonLib.colour`.
-Writers write to ``<name>.part`` and rename on :meth:`VideoWriter.close`, so a
-failed run never leaves a partly written file under the requested name.
+Writers are output files of :mod:`CommonLib.files`: the file appears under its
+name on :meth:`VideoWriter.close` with ``ok=True``, so a failed run never
+leaves a partly written file under the requested name.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ import numpy as np
 
 from CommonLib.colour import rgb_to_yuv420, yuv420_to_rgb
 from CommonLib.errors import InputError
+from CommonLib.files import OutputFile
 
 
 @dataclass
@@ -228,14 +230,8 @@ class VideoWriter:
         self.kind = _ext(path)
         if self.kind not in self.FORMATS:
             raise InputError(f"output file '{path}': unknown format '{self.kind}' (use .yuv, .y4m or .rgb)")
-        self.path, self.tmp = path, path + ".part"
-        d = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(d):
-            raise InputError(f"output directory '{d}' does not exist")
-        try:
-            self.f = open(self.tmp, "wb")
-        except OSError as e:
-            raise InputError(f"cannot write '{path}': {e.strerror}") from None
+        self.path = path
+        self.f = OutputFile(path, "wb")
         self.count = 0
         if self.kind == ".y4m":
             r = Fraction(frame_rate).limit_denominator(1001)
@@ -256,14 +252,7 @@ class VideoWriter:
         self.count += 1
 
     def close(self, ok: bool = True) -> None:
-        if self.f is None:
-            return
-        self.f.close()
-        self.f = None
-        if ok:
-            os.replace(self.tmp, self.path)
-        elif os.path.exists(self.tmp):
-            os.remove(self.tmp)
+        self.f.close(ok)
 
     def __enter__(self):
         return self

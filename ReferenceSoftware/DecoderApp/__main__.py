@@ -13,12 +13,13 @@ import time
 from CommonLib.app_config import Option, flag
 from CommonLib.app_main import TraceFile, run_app
 from CommonLib.errors import InputError
+from CommonLib.gfv_sei import GFV_SYNTAX_VERSIONS
 
 OPTIONS = [
     Option("BitstreamFile", str, "", "input bitstream", "b"),
     Option("ReconFile", str, "", "output pictures (.yuv 4:2:0 / .y4m / .rgb 4:4:4); empty = none", "o"),
     Option("OutputBaseLayer", str, "", "decoded base-layer pictures (.yuv / .y4m / .rgb)"),
-    Option("TraceFile", str, "", "SEI syntax trace ('name  ue(v) : value')"),
+    Option("TraceFile", str, "", "syntax trace ('name  ue(v) : value'): SEI messages and base-layer headers"),
     Option("OplFile", str, "", "output picture log (CSV: one line per picture with its MD5)"),
     flag("SEIDecodedPictureHash", 1, "check generated pictures (and the base layer) against their MD5 SEI"),
     Option("ModelFile", str, "", "integer model file to use instead of the shipped one the bitstream names"),
@@ -26,80 +27,111 @@ OPTIONS = [
          "(non-normative; generated pictures are then not checked against their MD5 SEI)"),
     Option("FloatModelFile", str, "", "float model file for FloatInference (empty = the shipped one)"),
     Option("BaseLayerCodec", str, "hevc", "hevc or vvc", choices=("hevc", "vvc")),
+    Option("GfvSeiSyntax", str, "vtm", "GFV SEI syntax version: vtm (VTM 23.13, JVET-AM0334) or hm18 (HM 18.0)",
+           choices=GFV_SYNTAX_VERSIONS),
+    flag("ParseOnly", 0, "parse and trace the syntax only (any GFV SEI messages, e.g. of other encoders); "
+         "no pictures"),
     Option("OutputFrameRate", float, 0.0, "frame rate written to .y4m headers (0 = 25)", "fr"),
     Option("Threads", int, 0, "torch threads (0 = default)"),
     flag("Verbose", 1, "one line per picture"),
 ]
 
+OPL_COLUMNS = ["picture", "kind", "bits", "gfv_sei_bits", "residual_scale", "md5_r", "md5_g", "md5_b", "md5_check"]
+
+
+def run_parse_only(cfg, data) -> int:
+    from DecoderLib.decoder import DecodingStopped, parse_stream
+    with TraceFile(cfg.TraceFile) as trace:
+        try:
+            st = parse_stream(data, cfg.BaseLayerCodec, cfg.GfvSeiSyntax, trace)
+        except DecodingStopped as e:
+            print(f"DecoderApp: error: parsing stopped after {e.pictures} access unit(s): {e}", file=sys.stderr)
+            return 1
+    print(f"DecoderApp: parsed {st.access_units} access units, {st.gfv_messages} GFV SEI messages "
+          f"({cfg.GfvSeiSyntax} syntax); {st.bits} bits, of which SEI NAL units with GFV SEI {st.gfv_sei_bits} bits")
+    return 0
+
+
+class _Outputs:
+    """The output files of one run: created at the first picture, committed at the end (a bitstream that
+    stopped early keeps its intact pictures, an unexpected error leaves nothing)."""
+
+    def __init__(self, cfg):
+        self.cfg, self.writers, self.opl = cfg, {}, None
+
+    def picture(self, pic) -> None:
+        from CommonLib.video_io import VideoWriter
+        cfg, w = self.cfg, self.writers
+        h, wd = pic.out.rgb.shape[1:]
+        rate = cfg.OutputFrameRate or 25
+        if cfg.ReconFile and "rec" not in w:
+            w["rec"] = VideoWriter(cfg.ReconFile, wd, h, rate)
+        if cfg.OutputBaseLayer and "bl" not in w:
+            w["bl"] = VideoWriter(cfg.OutputBaseLayer, wd, h, rate)
+        if "rec" in w:
+            w["rec"].write(pic.out.yuv if pic.out.yuv is not None else pic.out.rgb)
+        if "bl" in w and pic.base_picture is not None:
+            w["bl"].write(pic.base_picture)
+        if self.opl is not None:
+            scale = "" if pic.out.residual_scale is None else pic.out.residual_scale
+            self.opl.writerow([pic.out.index, pic.out.kind.value, pic.bits, pic.sei_bits, scale,
+                               *[d.hex() for d in pic.md5], pic.md5_check])
+
+    def open_opl(self):
+        from CommonLib.files import OutputFile
+        if self.cfg.OplFile:
+            self.opl_file = OutputFile(self.cfg.OplFile, "w", "output picture log", newline="")
+            self.opl = csv.writer(self.opl_file)
+            self.opl.writerow(OPL_COLUMNS)
+
+    def close(self, ok: bool) -> None:
+        for wr in self.writers.values():
+            wr.close(ok)
+        if self.opl is not None:
+            self.opl_file.close(ok)
+
 
 def run(cfg) -> int:
     import torch
 
-    from CommonLib.video_io import VideoWriter
-    from DecoderLib.decoder import DecodingStopped, HdacHfDecoder, read_bitstream
+    from CommonLib.picture_log import picture_line
+    from DecoderLib.decoder import MD5_ERROR, DecodingStopped, HdacHfDecoder, read_bitstream
 
     if not cfg.BitstreamFile:
         raise InputError("no bitstream given (-b FILE)")
     if cfg.Threads:
         torch.set_num_threads(cfg.Threads)
     data = read_bitstream(cfg.BitstreamFile)
+    if cfg.ParseOnly:
+        return run_parse_only(cfg, data)
     t0 = time.time()
-    writers = {}
-    opl = None
     mismatches = stopped = 0
     n = bits = sei_bits = 0
+    outputs = _Outputs(cfg)
+    ok = False
     with TraceFile(cfg.TraceFile) as trace:
-        dec = HdacHfDecoder(cfg.BaseLayerCodec, cfg.ModelFile, bool(cfg.SEIDecodedPictureHash), trace,
-                            float_inference=bool(cfg.FloatInference), float_model_file=cfg.FloatModelFile,
-                            log=lambda s: print(f"DecoderApp: {s}"))
         try:
-            if cfg.OplFile:
-                try:
-                    opl_f = open(cfg.OplFile, "w", newline="")
-                except OSError as e:
-                    raise InputError(f"cannot write '{cfg.OplFile}': {e.strerror}") from None
-                opl = csv.writer(opl_f)
-                opl.writerow(["picture", "type", "fusion", "bits", "gfv_sei_bits", "md5_r", "md5_g", "md5_b", "md5_check"])
-            for pic in dec.decode(data):
-                h, w = pic.out.rgb.shape[1:]
-                rate = cfg.OutputFrameRate or 25
-                if cfg.ReconFile and "rec" not in writers:
-                    writers["rec"] = VideoWriter(cfg.ReconFile, w, h, rate)
-                if cfg.OutputBaseLayer and "bl" not in writers:
-                    writers["bl"] = VideoWriter(cfg.OutputBaseLayer, w, h, rate)
-                if "rec" in writers:
-                    writers["rec"].write(pic.out.yuv if pic.out.yuv is not None else pic.out.rgb)
-                if "bl" in writers and pic.base_picture is not None:
-                    writers["bl"].write(pic.base_picture)
-                if not cfg.SEIDecodedPictureHash:
-                    check = "not checked"
-                elif cfg.FloatInference and not pic.out.is_key:
-                    check = "not checked (float)"
-                elif pic.md5_expected is None:
-                    check = "no MD5 SEI"
-                else:
-                    check = "OK" if pic.md5 == pic.md5_expected else "***ERROR***"
-                    mismatches += check != "OK"
-                md5s = ",".join(d.hex() for d in pic.md5)
-                kind = "I (key)" if pic.out.is_key else ("P fused" if pic.out.fusion else "P anim ")
-                if cfg.Verbose:
-                    scale = "" if pic.out.residual_scale is None else f"scale {pic.out.residual_scale:3d}/64  "
-                    print(f"POC {pic.out.index:5d} {kind}  {pic.bits:7d} bits  GFV SEI {pic.sei_bits:5d} bits  "
-                          f"{scale}[MD5:{md5s},({check})]")
-                if opl:
-                    opl.writerow([pic.out.index, "key" if pic.out.is_key else "generated", int(pic.out.fusion),
-                                  pic.bits, pic.sei_bits, *[d.hex() for d in pic.md5], check])
-                n += 1
-                bits += pic.bits
-                sei_bits += pic.sei_bits
-        except DecodingStopped as e:
-            stopped = 1
-            print(f"DecoderApp: error: decoding stopped after {e.pictures} intact picture(s): {e}", file=sys.stderr)
+            dec = HdacHfDecoder(cfg.BaseLayerCodec, cfg.ModelFile, bool(cfg.SEIDecodedPictureHash), trace,
+                                float_inference=bool(cfg.FloatInference), float_model_file=cfg.FloatModelFile,
+                                gfv_syntax=cfg.GfvSeiSyntax, log=lambda s: print(f"DecoderApp: {s}"))
+            outputs.open_opl()
+            try:
+                for pic in dec.decode(data):
+                    outputs.picture(pic)
+                    mismatches += pic.md5_check == MD5_ERROR
+                    if cfg.Verbose:
+                        print(picture_line(pic.out.index, pic.out.kind, pic.bits, pic.sei_bits,
+                                           pic.out.residual_scale, pic.md5, pic.md5_check))
+                    n += 1
+                    bits += pic.bits
+                    sei_bits += pic.sei_bits
+            except DecodingStopped as e:
+                stopped = 1
+                print(f"DecoderApp: error: decoding stopped after {e.pictures} intact picture(s): {e}",
+                      file=sys.stderr)
+            ok = True
         finally:
-            for wr in writers.values():
-                wr.close(True)
-            if opl:
-                opl_f.close()
+            outputs.close(ok)
     dt = time.time() - t0
     print(f"DecoderApp: {n} pictures decoded in {dt:.2f} s ({n / dt if dt else 0:.2f} pictures/s); "
           f"{bits} bits, of which GFV SEI {sei_bits} bits")

@@ -4,6 +4,17 @@ Pictures are produced one at a time (a generator), so memory does not grow
 with the number of pictures. A bitstream error stops decoding at the
 picture where it occurs: the pictures before it have been delivered, and
 :class:`DecodingStopped` says where decoding stopped and why.
+
+Each delivered picture carries its MD5 verdict (doc/bitstream_syntax.md
+clause 5.3): the generated-picture MD5 SEI is checked only against pictures
+of the normative integer process (``PictureReconstructor.normative``); key
+pictures are the decoded pictures themselves and are always checked.
+
+:func:`parse_stream` is the syntax-only mode (DecoderApp ``--ParseOnly 1``):
+every NAL unit, SEI message and (HEVC) slice header is parsed and traced,
+any number of GFV SEI messages per access unit, no picture decoded or
+generated, no keypoint range check; it reads GFV SEI messages written by
+other software (e.g. the JVET encoders' example configurations).
 """
 from __future__ import annotations
 
@@ -12,14 +23,20 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from CommonLib import nal_unit as nu
+from CommonLib.access_unit_sei import parse_access_unit_sei
+from CommonLib.access_units import split_access_units
 from CommonLib.base_layer_decoder import BaseLayerDecoder
 from CommonLib.errors import BitstreamError, HdacError, InputError
 from CommonLib.hevc_slice_qp import SliceQpParser
-from CommonLib.keypoint_coding import GfvDecodingState
+from CommonLib.keypoint_coding import GfvState
 from CommonLib.picture_hash_sei import md5_planes
-from DecoderLib.access_units import split_access_units
-from DecoderLib.picture_reconstructor import OutputPicture, PictureReconstructor
-from DecoderLib.sei_parser import parse_access_unit_sei
+from CommonLib.picture_reconstruction import OutputPicture, PictureReconstructor
+
+__all__ = ["DecodingStopped", "DecodedPicture", "read_bitstream", "HdacHfDecoder", "parse_stream",
+           "MD5_OK", "MD5_ERROR"]
+
+MD5_OK = "OK"
+MD5_ERROR = "***ERROR***"
 
 
 class DecodingStopped(BitstreamError):
@@ -37,9 +54,20 @@ class DecodedPicture:
     sei_bits: int                               # bits of its SEI NAL units carrying GFV SEI
     md5: list                                   # computed MD5 of R, G, B
     md5_expected: list | None                   # from the generated-picture MD5 SEI
+    md5_check: str                              # the verdict: OK, ***ERROR***, or why it was not checked
     base_md5_ok: bool | None                    # decoded picture hash check of the base layer
     base_picture: object = None                 # the decoded base-layer picture (YuvPicture)
     skipped_sei: list = field(default_factory=list)
+
+
+def md5_verdict(check: bool, normative: bool, is_key: bool, md5: list, expected: list | None) -> str:
+    if not check:
+        return "not checked"
+    if not normative and not is_key:
+        return "not checked (float)"
+    if expected is None:
+        return "no MD5 SEI"
+    return MD5_OK if list(md5) == list(expected) else MD5_ERROR
 
 
 def read_bitstream(path: str) -> bytes:
@@ -52,25 +80,30 @@ def read_bitstream(path: str) -> bytes:
         raise InputError(f"cannot read bitstream '{path}': {e.strerror}") from None
 
 
+def _split(data: bytes, codec: str):
+    try:
+        return split_access_units(data, codec)
+    except BitstreamError as e:
+        raise DecodingStopped(f"cannot split the bitstream into access units: {e}", 0) from None
+
+
 class HdacHfDecoder:
-    def __init__(self, codec: str = "hevc", model_file: str = "", check_base_hash: bool = True,
-                 trace=None, log=None, float_inference: bool = False, float_model_file: str = ""):
+    def __init__(self, codec: str = "hevc", model_file: str = "", check_hash: bool = True,
+                 trace=None, log=None, float_inference: bool = False, float_model_file: str = "",
+                 gfv_syntax: str = "vtm"):
         if codec not in nu.CODECS:
             raise InputError(f"unknown base-layer codec '{codec}'")
         self.codec = codec
-        self.check_base_hash = check_base_hash
+        self.check_hash = check_hash
         self.trace = trace
-        self.gfv_state = GfvDecodingState()
+        self.gfv_state = GfvState(gfv_syntax)
         self.reconstructor = PictureReconstructor(model_file, log, float_inference, float_model_file)
 
     def decode(self, data: bytes):
         """Yields :class:`DecodedPicture` in output order."""
-        try:
-            aus = split_access_units(data, self.codec)
-        except BitstreamError as e:
-            raise DecodingStopped(f"cannot split the bitstream into access units: {e}", 0) from None
+        aus = _split(data, self.codec)
         bl = BaseLayerDecoder(self.codec)
-        qp_parser = SliceQpParser() if self.codec == nu.HEVC else None
+        qp_parser = SliceQpParser(self.trace) if self.codec == nu.HEVC else None
         pending = deque()
         delivered = 0
         for au in aus:
@@ -78,14 +111,14 @@ class HdacHfDecoder:
             try:
                 if not au.has_vcl:
                     raise BitstreamError("access unit without a coded picture (truncated?)")
+                qp = qp_parser.access_unit_or_error(au.nal_units, au.index) if qp_parser else None
                 sei = parse_access_unit_sei(au.nal_units, au.types, self.codec, au.index, self.gfv_state, self.trace)
                 if not sei.gfv:
                     raise BitstreamError("no Generative Face Video SEI message (truncated or not an HDAC-HF stream?)")
                 if len(sei.gfv) > 1:
-                    raise BitstreamError(f"{len(sei.gfv)} GFV SEI messages in one access unit")
-                irap = any(nu.is_irap(t, self.codec) for t in au.vcl_types)
-                qp = qp_parser.access_unit_or_error(au.nal_units) if qp_parser else None
-                pending.append((au.index, sei, irap, 8 * au.num_bytes(), sei.gfv_nal_bits, qp))
+                    raise BitstreamError(f"{len(sei.gfv)} GFV SEI messages in one access unit (an HDAC-HF access "
+                                         "unit carries one)")
+                pending.append((au.index, sei, au.is_irap, 8 * au.num_bytes(), sei.gfv_nal_bits, qp))
                 pictures = bl.decode(au.annexb())
             except HdacError as e:
                 raise DecodingStopped(f"{where}: {e}", delivered) from None
@@ -108,7 +141,7 @@ class HdacHfDecoder:
             raise DecodingStopped("the base-layer decoder output more pictures than access units", delivered)
         index, sei, irap, bits, sei_bits, qp = pending.popleft()
         base_ok = None
-        if self.check_base_hash and sei.base_hash is not None and sei.base_hash[0] == 0:
+        if self.check_hash and sei.base_hash is not None and sei.base_hash[0] == 0:
             base_ok = md5_planes(pic.planes()) == list(sei.base_hash[1])
             if not base_ok:
                 raise DecodingStopped(f"picture {index}: base-layer picture MD5 mismatch "
@@ -117,5 +150,35 @@ class HdacHfDecoder:
             out = self.reconstructor.picture(index, sei.gfv[0], pic, irap, qp)
         except HdacError as e:
             raise DecodingStopped(f"picture {index}: {e}", delivered) from None
-        return DecodedPicture(out, bits, sei_bits, md5_planes(list(out.rgb)), sei.generated_md5, base_ok,
-                              pic, sei.skipped)
+        md5 = md5_planes(list(out.rgb))
+        check = md5_verdict(self.check_hash, self.reconstructor.normative, out.is_key, md5, sei.generated_md5)
+        return DecodedPicture(out, bits, sei_bits, md5, sei.generated_md5, check, base_ok, pic, sei.skipped)
+
+
+@dataclass
+class ParsedStream:
+    access_units: int = 0
+    gfv_messages: int = 0
+    bits: int = 0
+    gfv_sei_bits: int = 0
+
+
+def parse_stream(data: bytes, codec: str = "hevc", gfv_syntax: str = "vtm", trace=None) -> ParsedStream:
+    """Parse (and trace) the syntax of every access unit; BitstreamError (as DecodingStopped) on the first
+    error, after the access units before it were traced."""
+    aus = _split(data, codec)
+    state = GfvState(gfv_syntax, check_range=False)
+    qp_parser = SliceQpParser(trace) if codec == nu.HEVC else None
+    out = ParsedStream()
+    for au in aus:
+        try:
+            if qp_parser:
+                qp_parser.access_unit(au.nal_units, au.index)
+            sei = parse_access_unit_sei(au.nal_units, au.types, codec, au.index, state, trace)
+        except HdacError as e:
+            raise DecodingStopped(f"picture {au.index}: {e}", out.access_units) from None
+        out.access_units += 1
+        out.gfv_messages += len(sei.gfv)
+        out.bits += 8 * au.num_bytes()
+        out.gfv_sei_bits += sei.gfv_nal_bits
+    return out

@@ -11,8 +11,10 @@ import time
 from CommonLib.app_config import Option, flag, resolve_resource
 from CommonLib.app_main import TraceFile, run_app
 from CommonLib.errors import ConfigError, InputError
+from CommonLib.gfv_sei import GFV_SYNTAX_VERSIONS
+from CommonLib.model_registry import DEFAULT_HDAC_HF_MODEL
+from EncoderLib.base_layer_settings import BASE_LAYER_ENCODERS, DEFAULT_X265_PARAMS, DEFAULT_X265_PRESET
 
-DEFAULT_MODEL = "resource:models/hdac_hf_small_v2.hfim"
 DEFAULT_INPUT = "resource:clips/ctc01_lp_d6_256x256_30_32f.y4m"
 
 OPTIONS = [
@@ -27,29 +29,34 @@ OPTIONS = [
     Option("IntraQP", int, 27, "QP of the IRAP key pictures"),
     Option("BaseLayerQP", int, 50, "QP of the low-delay P base-layer pictures (paper: 44..50)"),
     Option("IntraPeriod", int, 0, "key-picture refresh period in pictures (0 = first picture only)"),
-    flag("BaseLayerQPCascade", 0, "HM low-delay P QP cascade on the base layer (GOP 8, offsets 5,4,5,4,5,4,5,1 "
-         "+ model offset) instead of constant BaseLayerQP"),
-    Option("BaseLayerCodec", str, "hevc", "hevc or vvc; vvc needs ExternalEncoderCommand (hevc: x265 unless one is given)",
-           choices=("hevc", "vvc")),
-    Option("ExternalEncoderCommand", str, "", "external base-layer encoder command (e.g. vvencapp, VTM or HM), with {input} {output} {width} "
+    Option("BaseLayerEncoder", str, "x265", "x265 (built in), hm (HM's TAppEncoder, HmEncoder) or external "
+           "(ExternalEncoderCommand)", choices=BASE_LAYER_ENCODERS),
+    Option("BaseLayerCodec", str, "hevc", "hevc or vvc (vvc: BaseLayerEncoder external)", choices=("hevc", "vvc")),
+    flag("BaseLayerQPCascade", 0, "x265: HM low-delay P QP cascade on the base layer (GOP 8, offsets "
+         "5,4,5,4,5,4,5,1 + model offset) instead of constant BaseLayerQP"),
+    Option("X265Preset", str, DEFAULT_X265_PRESET, "x265 preset"),
+    Option("X265Params", str, DEFAULT_X265_PARAMS, "x265 parameters (key=value:key=value)"),
+    Option("HmEncoder", str, "", "HM's TAppEncoder binary (BaseLayerEncoder hm)"),
+    Option("HmEncoderCfg", str, "", "HM cfg file (empty = encoder_lowdelay_P_main.cfg of HmEncoder's installation)"),
+    Option("ExternalEncoderCommand", str, "", "external base-layer encoder command, with {input} {output} {width} "
            "{height} {fps} {frames} {qp} {intra_qp} {intra_period}"),
-    Option("X265Preset", str, "medium", "x265 preset"),
-    Option("X265Params", str, "", "extra x265 parameters (key=value:key=value)"),
-    Option("ModelFile", str, DEFAULT_MODEL, "HDAC-HF integer model file (.hfim), named in the bitstream"),
+    Option("ModelFile", str, DEFAULT_HDAC_HF_MODEL, "HDAC-HF integer model file (.hfim), named in the bitstream"),
     flag("FloatInference", 0, "reconstruct with the float network the integer model was converted from "
          "(non-normative; the generated-picture MD5 SEI is then not written)"),
     Option("FloatModelFile", str, "", "float model file for FloatInference (empty = the shipped one the integer "
            "model names)"),
+    Option("GfvSeiSyntax", str, "vtm", "GFV SEI syntax version: vtm (VTM 23.13, JVET-AM0334) or hm18 (HM 18.0's "
+           "decoder parses it)", choices=GFV_SYNTAX_VERSIONS),
     Option("GfvId", int, 0, "gfv_id of every GFV SEI message"),
     Option("KeypointPrecision", int, 8, "P = gfv_coordinate_precision_factor_minus1 + 1 (fractional bits)"),
     flag("KeypointPrediction", 1, "gfv_kps_pred_flag: predict keypoints (1) or code them absolutely (0)"),
     flag("Fusion", 1, "gfv_fusion_pic_flag: fuse the base layer (1) or animation-only (0)"),
     Option("NoFusionPictures", str, "", "pictures coded without fusion, e.g. '4-7,12'"),
-    Option("SEIDecodedPictureHash", int, 1, "x265 decoded picture hash SEI of the base layer: 0 off, 1 MD5, 2 CRC, 3 checksum",
+    Option("SEIDecodedPictureHash", int, 1, "base layer's decoded picture hash SEI: 0 off, 1 MD5, 2 CRC, 3 checksum",
            choices=(0, 1, 2, 3)),
     flag("SEIGeneratedPictureHash", 1, "MD5 of each generated picture in a user_data_unregistered SEI"),
     flag("SEIUnknownPayload", 0, "add an SEI message of a reserved payloadType (decoders must skip it)"),
-    Option("TraceFile", str, "", "SEI syntax trace ('name  ue(v) : value')"),
+    Option("TraceFile", str, "", "syntax trace ('name  ue(v) : value'): SEI messages and base-layer headers"),
     Option("Threads", int, 0, "torch threads (0 = default)"),
     flag("Progress", 1, "progress bar on stderr"),
     flag("Verbose", 1, "one line per picture"),
@@ -70,16 +77,24 @@ def parse_ranges(text: str) -> set:
     return out
 
 
+def base_layer_settings(cfg):
+    from EncoderLib.base_layer_settings import BaseLayerSettings
+    return BaseLayerSettings(cfg.BaseLayerEncoder, cfg.BaseLayerCodec, cfg.X265Preset, cfg.X265Params,
+                             bool(cfg.BaseLayerQPCascade), cfg.HmEncoder, cfg.HmEncoderCfg, cfg.ExternalEncoderCommand,
+                             cfg.SEIDecodedPictureHash)
+
+
 def run(cfg) -> int:
     import torch
     from fractions import Fraction
 
     from tqdm import tqdm
 
-    from EncoderLib.encoder_model import open_encoder_model
+    from CommonLib.files import OutputFile
+    from CommonLib.picture_log import picture_line
     from CommonLib.video_io import VideoReader, VideoWriter
-    from EncoderLib.base_layer_encoder import X265BaseLayerEncoder
     from EncoderLib.encoder import EncoderSettings, HdacHfEncoder
+    from EncoderLib.encoder_model import open_encoder_model
 
     if cfg.Threads:
         torch.set_num_threads(cfg.Threads)
@@ -89,6 +104,8 @@ def run(cfg) -> int:
         raise ConfigError("IntraPeriod, FramesToBeEncoded and FrameSkip must not be negative")
     if cfg.GfvId < 0:
         raise ConfigError("GfvId must not be negative")
+    bl_settings = base_layer_settings(cfg)
+    bl_settings.check(cfg.IntraPeriod)
     in_path = resolve_resource(cfg.InputFile)
     reader = VideoReader(in_path, cfg.SourceWidth, cfg.SourceHeight, cfg.FrameRate or None)
     info = reader.info
@@ -96,41 +113,34 @@ def run(cfg) -> int:
     n_total = min(cfg.FramesToBeEncoded or info.num_frames, info.num_frames - cfg.FrameSkip)
     if n_total <= 0:
         raise InputError(f"'{in_path}' has {info.num_frames} pictures; FrameSkip {cfg.FrameSkip} leaves none")
-    model_path = resolve_resource(cfg.ModelFile)
-    model = open_encoder_model(model_path)
-    model_name, sha = model.name, model.sha256
+    model = open_encoder_model(resolve_resource(cfg.ModelFile))
     if cfg.FloatInference and cfg.SEIGeneratedPictureHash:
         print("EncoderApp: warning: FloatInference 1: the generated-picture MD5 SEI is not written", file=sys.stderr)
-    if not cfg.ExternalEncoderCommand and cfg.BaseLayerCodec == "hevc":
-        from EncoderLib.qp_cascade import lowdelay_p_qps
-        qps = lowdelay_p_qps(n_total, cfg.BaseLayerQP, cfg.IntraQP, cfg.IntraPeriod) if cfg.BaseLayerQPCascade else None
-        bl = X265BaseLayerEncoder(info.width, info.height, rate, cfg.IntraQP, cfg.BaseLayerQP, cfg.IntraPeriod,
-                                  cfg.SEIDecodedPictureHash, cfg.X265Preset, cfg.X265Params, picture_qps=qps)
-    else:
-        from EncoderLib.external_encoder import ExternalBaseLayerEncoder
-        bl = ExternalBaseLayerEncoder(cfg.ExternalEncoderCommand, cfg.BaseLayerCodec, info.width, info.height, rate,
-                                      cfg.BaseLayerQP, cfg.IntraQP, cfg.IntraPeriod)
+    bl = bl_settings.create(info.width, info.height, rate, cfg.IntraQP, cfg.BaseLayerQP, cfg.IntraPeriod, n_total)
     settings = EncoderSettings(gfv_id=cfg.GfvId, precision=cfg.KeypointPrecision, kps_pred=bool(cfg.KeypointPrediction),
                                generated_picture_hash=bool(cfg.SEIGeneratedPictureHash),
                                unknown_sei=bool(cfg.SEIUnknownPayload), fusion=bool(cfg.Fusion),
-                               no_fusion=parse_ranges(cfg.NoFusionPictures))
-    out_dir = os.path.dirname(os.path.abspath(cfg.BitstreamFile))
-    if not os.path.isdir(out_dir):
-        raise InputError(f"output directory '{out_dir}' does not exist")
+                               no_fusion=parse_ranges(cfg.NoFusionPictures), gfv_syntax=cfg.GfvSeiSyntax)
     print(f"EncoderApp: {in_path} {info.width}x{info.height} {float(rate):.3f} fps, {max(n_total, 0)} pictures; "
           f"IntraQP {cfg.IntraQP}, BaseLayerQP {cfg.BaseLayerQP}, IntraPeriod {cfg.IntraPeriod}; "
-          f"model {model_name} sha256 {sha}")
+          f"base layer {bl_settings.describe()}; GFV SEI syntax {cfg.GfvSeiSyntax}; "
+          f"model {model.name} sha256 {model.sha256}")
     t0 = time.time()
-    tmp = cfg.BitstreamFile + ".part"
-    recon = VideoWriter(cfg.ReconFile, info.width, info.height, rate) if cfg.ReconFile else None
     totals = {"base": 0, "sei": 0, "n": 0}
     ok = False
+    bs = OutputFile(cfg.BitstreamFile, "wb", "bitstream")
+    recon = None
     try:
-        with TraceFile(cfg.TraceFile) as trace, open(tmp, "wb") as bs:
-            enc = HdacHfEncoder(settings, bl, model, cfg.BaseLayerCodec, trace, None, bool(cfg.FloatInference),
+        with TraceFile(cfg.TraceFile) as trace:
+            recon = VideoWriter(cfg.ReconFile, info.width, info.height, rate) if cfg.ReconFile else None
+            enc = HdacHfEncoder(settings, bl, model, bl_settings.codec, trace, None, bool(cfg.FloatInference),
                                 resolve_resource(cfg.FloatModelFile) if cfg.FloatModelFile else "")
             bar = tqdm(total=n_total, desc="encode", unit="pic", disable=not cfg.Progress, file=sys.stderr,
                        leave=False)
+            if hasattr(bl, "progress") and cfg.Progress:
+                bl_bar = tqdm(total=n_total, desc=f"{bl_settings.encoder.upper()} base layer", unit="pic",
+                              file=sys.stderr, leave=False, position=1)
+                bl.progress = lambda k: bl_bar.update(k - bl_bar.n)
 
             def emit(results):
                 for data, pic in results:
@@ -141,10 +151,8 @@ def run(cfg) -> int:
                     totals["sei"] += pic.sei_bits
                     totals["n"] += 1
                     if cfg.Verbose:
-                        kind = "I (key)" if pic.is_key else ("P fused" if pic.fusion else "P anim ")
-                        scale = "" if pic.out.residual_scale is None else f"scale {pic.out.residual_scale:3d}/64  "
-                        line = (f"POC {pic.index:5d} {kind}  base layer {pic.base_bits:7d} bits  "
-                                f"GFV SEI {pic.sei_bits:5d} bits  {scale}[MD5:{','.join(d.hex() for d in pic.md5)}]")
+                        line = picture_line(pic.index, pic.kind, pic.base_bits, pic.sei_bits, pic.out.residual_scale,
+                                            pic.md5, bits_label="base layer ")
                         bar.write(line, file=sys.stdout) if cfg.Progress else print(line)
                     bar.update(1)
 
@@ -152,11 +160,9 @@ def run(cfg) -> int:
                 emit(enc.encode_picture(pic))
             emit(enc.flush())
             bar.close()
-        os.replace(tmp, cfg.BitstreamFile)
         ok = True
     finally:
-        if not ok and os.path.exists(tmp):
-            os.remove(tmp)
+        bs.close(ok)
         if recon:
             recon.close(ok)
     dt = time.time() - t0

@@ -1,31 +1,34 @@
-"""HDAC-HF encoder: one HEVC stream whose access units carry the GFV SEI.
+"""HDAC-HF encoder: one HEVC (or VVC) stream whose access units carry the GFV SEI.
 
 Per picture: keypoints of the source picture (detector + integer
-quantisation); the picture coded by x265 (IRAP key picture or low-delay P
-base-layer picture); the access unit's GFV SEI message (base-picture message
-at IRAP pictures, driving message otherwise); the reconstruction by the same
-process DecoderApp runs (decoded base layer -> GFV SEI parsed back ->
-PictureReconstructor); the reconstruction's MD5 in a user_data_unregistered
-SEI; all SEI messages of the picture in one suffix SEI NAL unit after the
-picture's VCL NAL units.
+quantisation); the picture coded by the base-layer encoder (x265, HM or an
+external encoder: IRAP key picture or low-delay P base-layer picture); the
+access unit's GFV SEI message (base-picture message at IRAP pictures,
+driving message otherwise) in the chosen GFV SEI syntax version; the
+reconstruction by the same process DecoderApp runs (decoded base layer ->
+GFV SEI parsed back -> CommonLib.picture_reconstruction); the reconstruction's
+MD5 in a user_data_unregistered SEI; all SEI messages of the picture in one
+suffix SEI NAL unit after the access unit's NAL units.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from CommonLib import nal_unit as nu
+from CommonLib.access_unit_sei import parse_access_unit_sei, sei_header_trace, skipped_payload_trace
+from CommonLib.access_units import split_access_units
 from CommonLib.base_layer_decoder import BaseLayerDecoder
+from CommonLib.bit_io import trace_line
 from CommonLib.errors import HdacError
-from CommonLib.gfv_sei import GFV_PAYLOAD_TYPE
 from CommonLib.hevc_slice_qp import SliceQpParser
-from CommonLib.keypoint_coding import GfvDecodingState
+from CommonLib.keypoint_coding import GfvState
 from CommonLib.model_registry import MODEL_URI_TAG, model_uri
 from CommonLib.picture_hash_sei import md5_planes, write_generated_picture_md5
-from CommonLib.sei_message import make_sei_nal_unit
-from DecoderLib.access_units import split_access_units
-from DecoderLib.picture_reconstructor import OutputPicture, PictureReconstructor
+from CommonLib.picture_log import PictureKind
+from CommonLib.picture_reconstruction import OutputPicture, PictureReconstructor
+from CommonLib.sei_message import GENERATIVE_FACE_VIDEO, USER_DATA_UNREGISTERED, make_sei_nal_unit
 from EncoderLib.encoder_model import EncoderModel
-from DecoderLib.sei_parser import USER_DATA_UNREGISTERED, parse_access_unit_sei, sei_header_trace, trace_line
+from EncoderLib.gfv_message_writer import encode_gfv_payload
 from EncoderLib.keypoint_extractor import KeypointExtractor
 
 #: payloadType used for the "unknown SEI" conformance feature (reserved in HEVC/VSEI).
@@ -43,6 +46,10 @@ class EncodedPicture:
     md5: list
     base: object = None          # the decoded base-layer picture (YuvPicture)
 
+    @property
+    def kind(self) -> PictureKind:
+        return self.out.kind
+
 
 @dataclass
 class EncoderSettings:
@@ -53,6 +60,7 @@ class EncoderSettings:
     unknown_sei: bool = False
     no_fusion: set = field(default_factory=set)
     fusion: bool = True
+    gfv_syntax: str = "vtm"          # GFV SEI syntax version: vtm | hm18 (CommonLib.gfv_sei)
 
 
 class HdacHfEncoder:
@@ -64,10 +72,10 @@ class HdacHfEncoder:
         self.codec = codec
         self.trace = trace
         self.extractor = KeypointExtractor(model.kp_detector, settings.precision)
-        self.enc_state = GfvDecodingState()
-        self.dec_state = GfvDecodingState()
+        self.enc_state = GfvState(settings.gfv_syntax)
+        self.dec_state = GfvState(settings.gfv_syntax)
         self.bl_dec = BaseLayerDecoder(codec)
-        self.qp_parser = SliceQpParser() if codec == nu.HEVC else None
+        self.qp_parser = SliceQpParser(trace) if codec == nu.HEVC else None
         self.reconstructor = PictureReconstructor(model.path, log, float_inference, float_model_file)
         if float_inference:
             self.s.generated_picture_hash = False
@@ -91,35 +99,36 @@ class HdacHfEncoder:
     def _finish(self, au_bytes: bytes):
         index, kp = self.pending.pop(0)
         (au,) = split_access_units(au_bytes, self.codec)
-        is_key = any(nu.is_irap(t, self.codec) for t in au.vcl_types)
+        is_key = au.is_irap
         expected = self.bl_enc.is_key_picture(index)
         if expected is not None and is_key != expected:
-            raise HdacError(f"picture {index}: x265 made {'an IRAP' if is_key else 'a non-IRAP'} picture "
-                            "against the IntraPeriod")
-        # x265's own SEI (decoded picture hash) is traced exactly as the decoder will trace it
+            raise HdacError(f"picture {index}: the base-layer encoder made {'an IRAP' if is_key else 'a non-IRAP'} "
+                            "picture against the IntraPeriod")
+        # the base layer's headers and its encoder's own SEI (decoded picture hash) are traced exactly as the
+        # decoder will trace them (doc/bitstream_syntax.md clause 6)
+        qp = self.qp_parser.access_unit_or_error(au.nal_units, index) if self.qp_parser else None
         parse_access_unit_sei(au.nal_units, au.types, self.codec, index, None, self.trace)
         fusion = (not is_key) and self._fusion(index)
         kwargs = dict(base_picture=True, uri_tag=MODEL_URI_TAG, uri=self.uri) if is_key else \
             dict(base_picture=False, fusion_flag=int(fusion))
         tr = (lambda: [] if self.trace is not None else None)
         gfv_trace = tr()
-        gfv_payload, _ = self.enc_state.encode_payload(self.s.gfv_id, kp, self.s.precision, trace=gfv_trace,
-                                                       kps_pred=self.s.kps_pred, **kwargs)
+        gfv_payload, _ = encode_gfv_payload(self.enc_state, self.s.gfv_id, kp, self.s.precision, trace=gfv_trace,
+                                            kps_pred=self.s.kps_pred, **kwargs)
         gfv = self.dec_state.decode_payload(gfv_payload)
         pictures = self.bl_dec.decode(au.annexb())
         if len(pictures) != 1:
             raise HdacError(f"picture {index}: the base-layer decoder returned {len(pictures)} pictures for one "
                             "access unit (the low-delay structure must have no reordering)")
-        qp = self.qp_parser.access_unit_or_error(au.nal_units) if self.qp_parser else None
         out = self.reconstructor.picture(index, gfv, pictures[0], is_key, qp)
         md5 = md5_planes(list(out.rgb))
-        messages = [(GFV_PAYLOAD_TYPE, gfv_payload, gfv_trace)]
+        messages = [(GENERATIVE_FACE_VIDEO, gfv_payload, gfv_trace)]
         if self.s.generated_picture_hash:
             md5_trace = tr()
             messages.append((USER_DATA_UNREGISTERED, write_generated_picture_md5(md5, md5_trace), md5_trace))
         if self.s.unknown_sei:
             messages.append((UNKNOWN_TEST_PAYLOAD_TYPE, bytes([0x48, 0x44, 0x41, 0x43, index & 0xFF]),
-                             [f"    (payloadType {UNKNOWN_TEST_PAYLOAD_TYPE} skipped)"]))
+                             [skipped_payload_trace(UNKNOWN_TEST_PAYLOAD_TYPE)]))
         if self.trace is not None:
             for pt, payload, lines in messages:
                 sei_header_trace(self.trace, index, pt, len(payload))

@@ -1,14 +1,20 @@
-"""The conventional anchor: x265 low-delay P with HM's QP cascade (brief section 5).
+"""Conventional anchors of the CTC: HM and VTM (the JVET anchors) and x265 (no-binary fallback).
 
-HM's ``encoder_lowdelay_P_main.cfg`` codes a GOP of 8 P pictures with QP
-offsets 5, 4, 5, 4, 5, 4, 5, 1 and, on the first seven, the QP-dependent model
-offset floor(Clip3(0, 3, -6.5 + 0.2590 * QP_pic) + 1/2); the intra picture
-uses IntraQPOffset -1; four reference pictures. x265 follows the same
-per-picture QPs (one zone per picture) with ``ref=4``; an anchor without the
-cascade would flatter any new codec by tens of percent.
+* ``HM``   HM's TAppEncoder with the JVET ``encoder_lowdelay_P_main.cfg`` (IntraPeriod -1, the cfg's
+           IntraQPOffset -1, GOP 8 with QP offsets 5,4,5,4,5,4,5,1 + model offset, 4 references);
+* ``VTM``  VTM's EncoderApp with ``encoder_lowdelay_P_vtm.cfg`` (same structure, 10-bit internal);
+* ``x265`` x265 in constant-QP low-delay P mode following the same per-picture QP cascade (one zone per
+           picture, ``ref=4``): not the JVET anchor, labelled so in every table.
+
+The binaries and cfg files come from EvalApp's cfg (``HmEncoder``, ``HmEncoderCfg``, ``VtmEncoder``,
+``VtmEncoderCfg``); a stored anchor point is reused only when it was made with the same binary and cfg
+(their SHA-256, :meth:`EncoderLib.jvet_encoder.JvetEncoder.identity`) or x265 settings. The JVET
+encoders' reconstruction (``-o``, 8 bit) is what is measured; rate = every byte of the stream.
 """
 from __future__ import annotations
 
+import os
+import tempfile
 import time
 from fractions import Fraction
 
@@ -16,11 +22,16 @@ import numpy as np
 
 from CommonLib.base_layer_decoder import BaseLayerDecoder
 from CommonLib.metrics import ms_ssim_y, psnr_y
-from CommonLib.video_io import VideoReader
+from CommonLib.video_io import VideoReader, YuvPicture
 from EncoderLib.base_layer_encoder import X265BaseLayerEncoder
 from EncoderLib.qp_cascade import lowdelay_p_qps
 
+__all__ = ["ANCHORS", "ANCHOR_LABEL", "x265_anchor_identity", "code_anchor_point", "hm_lowdelay_p_qps"]
+
+ANCHORS = ("HM", "VTM", "x265")
+ANCHOR_LABEL = {"HM": "HM", "VTM": "VTM", "x265": "x265 (not the JVET anchor)"}
 INTRA_QP_OFFSET = -1
+X265_ANCHOR_PARAMS = "ref=4"
 
 
 def hm_lowdelay_p_qps(num: int, qp: int) -> list[int]:
@@ -28,33 +39,72 @@ def hm_lowdelay_p_qps(num: int, qp: int) -> list[int]:
     return lowdelay_p_qps(num, qp, qp + INTRA_QP_OFFSET)
 
 
-def code_hevc_anchor_point(seq: dict, qp: int, frames: int = 0, metrics=None) -> dict:
+def x265_anchor_identity(preset: str, params: str) -> dict:
+    import av
+    return {"encoder": "x265", "preset": preset, "params": ":".join(p for p in (X265_ANCHOR_PARAMS, params) if p),
+            "ffmpeg": av.library_versions.get("libavcodec")}
+
+
+def _measure(pictures, sources, metrics) -> list[list[float]]:
+    return [[psnr_y(p.to_rgb(), s), ms_ssim_y(p.to_rgb(), s)] + [f(s, p.to_rgb()) for f in metrics.values()]
+            for p, s in zip(pictures, sources)]
+
+
+def _x265_pictures(seq, reader, n, rate, qp, preset, params):
+    """x265 bitstream bytes and decoded pictures of the first n pictures."""
+    enc = X265BaseLayerEncoder(reader.info.width, reader.info.height, rate, qp, qp, 0, picture_hash=0, preset=preset,
+                               extra_params=":".join(p for p in (X265_ANCHOR_PARAMS, params) if p),
+                               picture_qps=hm_lowdelay_p_qps(n, qp))
+    dec = BaseLayerDecoder("hevc")
+    bits, pics = 0, []
+    for p in reader.frames(0, n):
+        for au in enc.encode(p):
+            bits += 8 * len(au)
+            pics += dec.decode(au)
+    for au in enc.flush():
+        bits += 8 * len(au)
+        pics += dec.decode(au)
+    return bits, pics + dec.flush()
+
+
+def _jvet_pictures(encoder, reader, n, rate, qp):
+    """JVET encoder bitstream bits and its 8-bit reconstruction of the first n pictures."""
+    w, h = reader.info.width, reader.info.height
+    with tempfile.TemporaryDirectory(prefix="hdac_anchor_") as d:
+        yuv, out, rec = (os.path.join(d, n_) for n_ in ("in.yuv", "anchor.bin", "rec.yuv"))
+        with open(yuv, "wb") as f:
+            for p in reader.frames(0, n):
+                f.write(p.packed().tobytes())
+        data = encoder.encode(yuv, out, w, h, rate, n, qp, qp + INTRA_QP_OFFSET, 0, recon=rec)
+        raw = np.fromfile(rec, np.uint8)
+    per = w * h * 3 // 2
+    if raw.size != n * per:
+        raise ValueError(f"{encoder.codec_name} reconstruction has {raw.size} bytes, expected {n * per}")
+    return 8 * len(data), [YuvPicture.from_packed(raw[i * per:(i + 1) * per], w, h) for i in range(n)]
+
+
+def code_anchor_point(seq: dict, anchor: str, qp: int, frames: int = 0, metrics=None, jvet_encoder=None,
+                      x265_preset: str = "medium", x265_params: str = "") -> dict:
+    """One anchor rate point: ``anchor`` in ANCHORS at base QP ``qp`` (HM's cascade) on ``seq``."""
     reader = VideoReader(seq["path"])
     rate = Fraction(seq.get("fps") or reader.info.frame_rate).limit_denominator(1001)
     n = min(frames or reader.info.num_frames, reader.info.num_frames)
-    enc = X265BaseLayerEncoder(reader.info.width, reader.info.height, rate, qp, qp, 0, picture_hash=0,
-                               extra_params="ref=4", picture_qps=hm_lowdelay_p_qps(n, qp))
-    dec = BaseLayerDecoder("hevc")
-    t0 = time.time()
-    rows, bits, sources = [], 0, []
     metrics = metrics or {}
-
-    def measure(aus):
-        nonlocal bits
-        for au in aus:
-            bits += 8 * len(au)
-            for pic in dec.decode(au):
-                src, rgb = sources.pop(0), pic.to_rgb()
-                rows.append([psnr_y(rgb, src), ms_ssim_y(rgb, src)] + [f(src, rgb) for f in metrics.values()])
-
-    for p in reader.frames(0, n):
-        sources.append(p.to_rgb())
-        measure(enc.encode(p))
-    measure(enc.flush())
-    a = np.array(rows)
-    res = {"sequence": seq["name"], "codec": "HEVC", "qp": qp, "frames": len(rows),
-           "kbps": bits / (len(rows) / float(rate)) / 1000, "psnr_y": float(a[:, 0].mean()),
-           "ms_ssim_y": float(a[:, 1].mean()), "encode_fps": len(rows) / (time.time() - t0)}
+    t0 = time.time()
+    if anchor == "x265":
+        bits, pics = _x265_pictures(seq, reader, n, rate, qp, x265_preset, x265_params)
+        identity = x265_anchor_identity(x265_preset, x265_params)
+    else:
+        bits, pics = _jvet_pictures(jvet_encoder, reader, n, rate, qp)
+        identity = jvet_encoder.identity()
+    dt = time.time() - t0
+    sources = [p.to_rgb() for p in reader.frames(0, n)]
+    if len(pics) != n:
+        raise ValueError(f"{anchor} anchor: {len(pics)} pictures decoded, {n} coded")
+    a = np.array(_measure(pics, sources, metrics))
+    res = {"sequence": seq["name"], "codec": anchor, "qp": qp, "frames": n, "kbps": bits / (n / float(rate)) / 1000,
+           "psnr_y": float(a[:, 0].mean()), "ms_ssim_y": float(a[:, 1].mean()), "encode_fps": n / dt,
+           "anchor_encoder": identity}
     for j, k in enumerate(metrics):
         res[k] = float(a[:, 2 + j].mean())
     return res

@@ -20,7 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 from tqdm import tqdm
 
 from CommonLib.app_config import resolve_resource
-from CommonLib.network.model_file import sha256_file
+from CommonLib.files import sha256_file
 
 
 METRICS = ("psnr_y", "ms_ssim_y", "fsim", "msvgg", "lpips", "dists")

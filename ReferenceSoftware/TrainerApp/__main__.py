@@ -64,7 +64,7 @@ def run(cfg) -> int:
     import torch
 
     from CommonLib.errors import ConfigError
-    from CommonLib.network.config import preset
+    from CommonLib.network_config import preset
     from CommonLib.network.model_file import save_model
     from TrainerApp.trainer import Trainer, validate
     from CommonLib.sequence_list import read_sequence_list

@@ -23,7 +23,6 @@ detector (encoder side, not part of the decoding process).
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import struct
@@ -32,8 +31,9 @@ import numpy as np
 import torch
 
 from CommonLib.errors import ModelError
+from CommonLib.files import sha256_bytes, write_bytes
 from CommonLib.fixed_point.int_layers import IntAffine, IntConv, IntQuantiser
-from CommonLib.network.config import NetworkConfig
+from CommonLib.network_config import NetworkConfig
 from CommonLib.residual_scaling import check_table
 
 MAGIC = b"HDACHFIM"
@@ -61,16 +61,11 @@ def _smallest_int_dtype(a: np.ndarray) -> str:
 
 
 def _write_file(path: str, header: dict, blobs: list) -> str:
-    """Magic, version, header, padding, data; written to ``.part`` then renamed. Returns the SHA-256."""
+    """Magic, version, header, padding, data, as one whole-or-nothing output file. Returns the SHA-256."""
     hb = json.dumps(header, sort_keys=True, separators=(",", ":")).encode("utf-8")
-    tmp = path + ".part"
-    with open(tmp, "wb") as f:
-        f.write(MAGIC + struct.pack("<II", VERSION, len(hb)) + hb + b"\0" * ((-(16 + len(hb))) % 8))
-        for b in blobs:
-            f.write(b)
-    os.replace(tmp, path)
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
+    data = b"".join([MAGIC + struct.pack("<II", VERSION, len(hb)) + hb + b"\0" * ((-(16 + len(hb))) % 8)] + blobs)
+    write_bytes(path, data, "integer model file")
+    return sha256_bytes(data)
 
 
 def write_integer_model(path: str, model_name: str, config: NetworkConfig, layers: dict, constants: dict,
@@ -133,7 +128,7 @@ class IntegerModelFile:
         with open(path, "rb") as f:
             raw = f.read()
         self.path = path
-        self.sha256 = hashlib.sha256(raw).hexdigest()
+        self.sha256 = sha256_bytes(raw)
         if expected_sha256 and self.sha256 != expected_sha256:
             raise ModelError(f"integer model file '{path}' has sha256 {self.sha256}, expected {expected_sha256}")
         if len(raw) < 16 or raw[:8] != MAGIC:
@@ -195,14 +190,7 @@ class IntegerModelFile:
         from CommonLib.fixed_point.int_network import IntegerHdacHf
         return IntegerHdacHf(self.config, self.layers, self.constants())
 
-    def keypoint_detector(self):
-        """The float keypoint detector (encoder side)."""
-        from CommonLib.network.keypoint_detector import KeypointDetector
-        det = KeypointDetector(self.config.kp)
-        state = {n[len("kp_detector."):]: torch.from_numpy(a.copy()) for n, a in self.arrays.items()
-                 if n.startswith("kp_detector.")}
-        try:
-            det.load_state_dict(state)
-        except RuntimeError as e:
-            raise ModelError(f"integer model file '{self.path}': keypoint detector weights do not fit ({e})") from None
-        return det.eval()
+    def keypoint_detector_state(self) -> dict:
+        """The float32 keypoint-detector tensors (encoder side, not part of the decoding process)."""
+        return {n[len("kp_detector."):]: torch.from_numpy(a.copy()) for n, a in self.arrays.items()
+                if n.startswith("kp_detector.")}

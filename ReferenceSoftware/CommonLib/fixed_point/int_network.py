@@ -24,8 +24,7 @@ from CommonLib.fixed_point.arith import div_round, favg_pool2, frshift, fupsampl
 from CommonLib.fixed_point.exact_conv import ExactConv2d
 from CommonLib.fixed_point.int_layers import IntAffine, IntConv
 from CommonLib.fixed_point.sampling import COORD_BITS, grid_sample, resize_bilinear
-from CommonLib.network.config import NetworkConfig
-from CommonLib.network.hf_shuttling import HF_KERNELS
+from CommonLib.network_config import HF_KERNELS, NetworkConfig
 
 KP_BITS = 16          # fractional bits of normalised keypoints
 MOTION_BITS = 17      # fractional bits of sparse motions (grid samples)

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from CommonLib.network.blocks import AntiAliasInterpolation2d, Hourglass, make_coordinate_grid
-from CommonLib.network.config import DenseMotionConfig
+from CommonLib.network_config import DenseMotionConfig
 
 
 def keypoint_heatmaps(kp: torch.Tensor, h: int, w: int, variance: float) -> torch.Tensor:

@@ -13,11 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from CommonLib.network.blocks import resize_map, warp
-
-HF_KERNELS = {
-    "highpass8": [[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]],
-    "laplacian4": [[0, 1, 0], [1, -4, 1], [0, 1, 0]],
-}
+from CommonLib.network_config import HF_KERNELS
 
 
 def high_pass(e: torch.Tensor, name: str) -> torch.Tensor:

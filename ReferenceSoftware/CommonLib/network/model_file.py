@@ -2,45 +2,34 @@
 
 A model file is a safetensors file (no pickled objects are ever loaded) whose
 metadata holds ``format`` = ``hdac-hf-model``, ``format_version``, the
-``network_config`` (JSON, see :mod:`CommonLib.network.config`) and a
+``network_config`` (JSON, see :mod:`CommonLib.network_config`) and a
 ``model_name``. The model's identity is the SHA-256 of the whole file: the
 GFV SEI names it (``gfv_uri``) and the decoder refuses a file whose hash
 differs from the one the bitstream asks for.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 
-
 from CommonLib.errors import ModelError
-from CommonLib.network.config import NetworkConfig
+from CommonLib.files import sha256_file, write_bytes
+from CommonLib.network_config import NetworkConfig
 from CommonLib.network.hdac_hf import HdacHfModel
 
 FORMAT = "hdac-hf-model"
 FORMAT_VERSION = "1"
 
 
-def sha256_file(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def save_model(model: HdacHfModel, path: str, model_name: str, extra: dict | None = None) -> str:
     """Write ``model`` (eval-mode tensors, BatchNorm statistics included); returns its SHA-256."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "model_name": model_name,
             "network_config": json.dumps(model.cfg.to_dict(), sort_keys=True)}
     for k, v in (extra or {}).items():
         meta[k] = v if isinstance(v, str) else json.dumps(v, sort_keys=True)
     tensors = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
-    tmp = path + ".part"
-    save_file(tensors, tmp, metadata=meta)
-    os.replace(tmp, path)
+    write_bytes(path, save(tensors, metadata=meta), "model file")
     return sha256_file(path)
 
 
@@ -87,12 +76,10 @@ def load_model(path: str, expected_sha256: str | None = None) -> tuple[HdacHfMod
 def rename_model(src: str, dst: str, model_name: str) -> str:
     """Copy a model file under another ``model_name`` (same tensors and metadata otherwise; ``renamed_from``
     records the source's name and SHA-256). Returns the new file's SHA-256."""
-    from safetensors.torch import load_file, save_file
+    from safetensors.torch import load_file, save
     _, meta = load_model(src)
     old = {"model_name": meta["model_name"], "sha256": meta.pop("sha256")}
     meta["model_name"] = model_name
     meta["renamed_from"] = json.dumps(old, sort_keys=True)
-    tmp = dst + ".part"
-    save_file(load_file(src), tmp, metadata=meta)
-    os.replace(tmp, dst)
+    write_bytes(dst, save(load_file(src), metadata=meta), "model file")
     return sha256_file(dst)

@@ -1,22 +1,25 @@
-"""Parsing the SEI messages of one access unit (each payload in isolation).
+"""Parsing the SEI messages of one access unit (each payload in isolation), for decoder and encoder.
 
 Recognised payloads: Generative Face Video (223), the generated-picture MD5
 in user_data_unregistered (5, project UUID), decoded picture hash (132).
-Every other payload is skipped (and traced as skipped).
+Every other payload is skipped (and traced as skipped). The trace of each
+message starts with the line of :func:`sei_header_trace`; the encoder writes
+the same lines for the messages it makes, so the two traces can be diffed
+(doc/bitstream_syntax.md clause 6).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from CommonLib import nal_unit as nu
-from CommonLib.gfv_sei import GFV_PAYLOAD_TYPE
-from CommonLib.keypoint_coding import GfvDecodingState
+from CommonLib.bit_io import trace_line
+from CommonLib.keypoint_coding import GfvState
 from CommonLib.picture_hash_sei import (is_generated_picture_md5, read_decoded_picture_hash,
                                         read_generated_picture_md5)
-from CommonLib.sei_message import parse_sei_nal_unit
+from CommonLib.sei_message import (DECODED_PICTURE_HASH, GENERATIVE_FACE_VIDEO, USER_DATA_UNREGISTERED,
+                                   parse_sei_nal_unit)
 
-USER_DATA_UNREGISTERED = 5
-DECODED_PICTURE_HASH = 132
+__all__ = ["AccessUnitSei", "sei_header_trace", "skipped_payload_trace", "parse_access_unit_sei"]
 
 
 @dataclass
@@ -26,43 +29,41 @@ class AccessUnitSei:
     base_hash: tuple | None = None                     # (hash_type, digests)
     skipped: list = field(default_factory=list)        # payloadTypes skipped
     gfv_nal_bits: int = 0                              # bits (start code included) of SEI NAL units with GFV
-
-
-def trace_line(trace, line: str) -> None:
-    if trace is None:
-        return
-    if isinstance(trace, list):
-        trace.append(line)
-    else:
-        trace.write(line + "\n")
+    gfv_payload_bits: int = 0                          # bits of the GFV SEI payloads themselves
 
 
 def sei_header_trace(trace, picture: int, payload_type: int, size: int) -> None:
     trace_line(trace, f"=== picture {picture}: sei_message payloadType {payload_type} payloadSize {size}")
 
 
-def parse_sei_payloads(messages, codec: str, picture: int, state: GfvDecodingState | None,
-                       out: AccessUnitSei, trace=None) -> None:
+def skipped_payload_trace(payload_type: int) -> str:
+    return f"    (payloadType {payload_type} skipped)"
+
+
+def parse_sei_payloads(messages, codec: str, picture: int, state: GfvState | None, out: AccessUnitSei,
+                       trace=None) -> None:
     for pt, payload in messages:
         sei_header_trace(trace, picture, pt, len(payload))
-        if pt == GFV_PAYLOAD_TYPE and state is not None:
+        if pt == GENERATIVE_FACE_VIDEO and state is not None:
             out.gfv.append(state.decode_payload(payload, trace))
+            out.gfv_payload_bits += 8 * len(payload)
         elif pt == USER_DATA_UNREGISTERED and is_generated_picture_md5(payload):
             out.generated_md5 = read_generated_picture_md5(payload, trace)
         elif pt == DECODED_PICTURE_HASH:
             out.base_hash = read_decoded_picture_hash(payload, codec, trace)
         else:
             out.skipped.append(pt)
-            trace_line(trace, f"    (payloadType {pt} skipped)")
+            trace_line(trace, skipped_payload_trace(pt))
 
 
-def parse_access_unit_sei(nal_units, types, codec: str, picture: int, state: GfvDecodingState | None,
+def parse_access_unit_sei(nal_units, types, codec: str, picture: int, state: GfvState | None,
                           trace=None) -> AccessUnitSei:
+    """The SEI of one access unit; ``state`` None: GFV SEI messages are skipped (a base layer's own SEI)."""
     out = AccessUnitSei()
     for nal, t in zip(nal_units, types):
         if t in (nu.PREFIX_SEI[codec], nu.SUFFIX_SEI[codec]):
             _, messages = parse_sei_nal_unit(nal, codec)
             parse_sei_payloads(messages, codec, picture, state, out, trace)
-            if any(pt == GFV_PAYLOAD_TYPE for pt, _ in messages):
-                out.gfv_nal_bits += 8 * (len(nal) + 4)
+            if any(pt == GENERATIVE_FACE_VIDEO for pt, _ in messages):
+                out.gfv_nal_bits += 8 * (len(nal) + len(nu.START_CODE))
     return out

@@ -1,6 +1,6 @@
 """The picture generation process, normative integer form (doc/integer_decoding_process.md).
 
-Same interface as the float :class:`DecoderLib.picture_generator.PictureGenerator`;
+Same interface as the non-normative :class:`CommonLib.float_picture_generator.FloatPictureGenerator`;
 everything that depends only on the key picture (key-picture encoder features,
 their HF-filtered versions, the down-sampled key picture of the dense motion
 generator) is computed once per key picture.

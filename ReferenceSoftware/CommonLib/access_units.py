@@ -21,31 +21,39 @@ _VVC_LEADING = {nu.VVC_OPI, nu.VVC_DCI, nu.VVC_VPS, nu.VVC_SPS, nu.VVC_PPS, nu.V
 @dataclass
 class AccessUnit:
     index: int
+    codec: str
     nal_units: list = field(default_factory=list)     # NAL units without start codes
-    types: list = field(default_factory=list)
+    types: list = field(default_factory=list)         # their nal_unit_type
 
     def annexb(self) -> bytes:
         return b"".join(nu.annexb(n) for n in self.nal_units)
 
     @property
-    def has_vcl(self) -> bool:
-        return any(t is not None for t in self.vcl_types)
+    def vcl_types(self) -> list[int]:
+        return [t for t in self.types if nu.is_vcl(t, self.codec)]
 
     @property
-    def vcl_types(self):
-        return [t for t in self.types if t is not None and t < 32]
+    def has_vcl(self) -> bool:
+        return bool(self.vcl_types)
+
+    @property
+    def is_irap(self) -> bool:
+        """The coded picture is an IRAP picture (its VCL NAL units have an IRAP nal_unit_type)."""
+        return any(nu.is_irap(t, self.codec) for t in self.vcl_types)
 
     def num_bytes(self) -> int:
-        return sum(len(n) + 4 for n in self.nal_units)
+        """Bytes of the access unit in the byte stream (4-byte start codes, as :meth:`annexb` writes it)."""
+        return sum(len(n) + len(nu.START_CODE) for n in self.nal_units)
 
 
 def split_access_units(data: bytes, codec: str) -> list[AccessUnit]:
+    """The access units of an Annex-B byte stream of ``codec`` ('hevc' or 'vvc'), in decoding order."""
     if not data:
         raise BitstreamError("the bitstream is empty")
     nals = nu.split_annexb(data)
     leading = _HEVC_LEADING if codec == nu.HEVC else _VVC_LEADING
     aus: list[AccessUnit] = []
-    cur = AccessUnit(0)
+    cur = AccessUnit(0, codec)
     seen_vcl = False
     for nal in nals:
         if len(nal) < 2:
@@ -55,7 +63,7 @@ def split_access_units(data: bytes, codec: str) -> list[AccessUnit]:
         vcl = nu.is_vcl(t, codec)
         if seen_vcl and ((not vcl and t in leading) or (vcl and nu.starts_new_picture(nal, codec))):
             aus.append(cur)
-            cur = AccessUnit(len(aus))
+            cur = AccessUnit(len(aus), codec)
             seen_vcl = False
         cur.nal_units.append(nal)
         cur.types.append(t)

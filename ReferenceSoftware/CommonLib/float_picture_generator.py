@@ -1,4 +1,4 @@
-"""The picture generation process (float network; doc/decoding_process.md).
+"""The non-normative float picture generator (``--FloatInference 1``; doc/decoding_process.md clause 4).
 
 Inputs per picture: the key picture (R'G'B' from the decoded IRAP picture),
 the reconstructed key-picture and current keypoints (integers with P
@@ -8,7 +8,7 @@ of the same access unit. Output: an 8-bit R'G'B' picture,
 
 Non-normative: the float network is exact only on one machine with one
 software setup. The normative process is the integer one
-(:mod:`DecoderLib.integer_picture_generator`); the apps use this class only
+(:mod:`CommonLib.integer_picture_generator`); the apps use this class only
 with ``--FloatInference 1``, and never hash its output.
 """
 from __future__ import annotations
@@ -32,7 +32,7 @@ def keypoints_to_tensor(q: np.ndarray, precision: int) -> torch.Tensor:
     return torch.from_numpy(np.asarray(q, dtype=np.float64) / float(1 << precision)).float().unsqueeze(0)
 
 
-class PictureGenerator:
+class FloatPictureGenerator:
     """Generates pictures from one key picture; ``set_key`` at every base picture."""
 
     normative = False

@@ -1,11 +1,13 @@
-"""Architecture configurations of the HDAC-HF networks.
+"""Architecture configurations of the HDAC-HF networks, and the fixed HF-shuttling kernels.
 
 ``paper``  – the numbers of the brief, section 2 (public HDAC code), 256x256.
 ``small``  – the same architecture with fewer channels and blocks, trained
              and decoded on a 2-core CPU; the shipped default.
 
-A configuration is stored inside every model file (``model_file``), so a
-model file always rebuilds the network it was trained with.
+A configuration is stored inside every model file (float and integer), so a
+model file always rebuilds the network it was trained with. This module is
+plain data (no torch): the normative integer process (CommonLib.fixed_point)
+and the float network (CommonLib.network) both read it.
 """
 from __future__ import annotations
 
@@ -71,13 +73,14 @@ class NetworkConfig:
                              dense_motion=build(DenseMotionConfig, d.get("dense_motion", {})),
                              generator=build(GeneratorConfig, d.get("generator", {})))
 
-    def with_hf(self, hf_filter: str) -> "NetworkConfig":
-        d = self.to_dict()
-        d["generator"]["hf_filter"] = hf_filter
-        return NetworkConfig.from_dict(d)
 
-
-HF_FILTERS = ("none", "highpass8", "laplacian4")
+#: The fixed depthwise 3x3 kernels f_hpf of HF shuttling (paper eq. 2; doc/integer_decoding_process.md
+#: clause 7.4): stride 1, zero padding 1, integer taps.
+HF_KERNELS = {
+    "highpass8": ((-1, -1, -1), (-1, 8, -1), (-1, -1, -1)),      # paper "Filter 1"
+    "laplacian4": ((0, 1, 0), (1, -4, 1), (0, 1, 0)),            # paper "Filter 2"
+}
+HF_FILTERS = ("none",) + tuple(HF_KERNELS)
 
 
 def paper_config(hf_filter: str = "laplacian4") -> NetworkConfig:

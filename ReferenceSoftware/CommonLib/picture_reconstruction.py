@@ -1,21 +1,24 @@
-"""The per-picture reconstruction process shared by DecoderApp and EncoderApp.
+"""The per-picture reconstruction process, shared by the decoder and the encoder (doc/decoding_process.md).
 
 For each access unit, given its decoded GFV SEI message and its decoded
 base-layer picture:
 
 * base picture (gfv_base_picture_flag = 1, IRAP picture): the integer model
   named by gfv_uri is loaded (SHA-256 verified) and drives the normative
-  integer generation process (``float_inference`` swaps in the float network
-  the integer model was converted from: non-normative, never hashed); the output picture is the decoded
-  picture itself, and it becomes the key picture of the following pictures;
+  integer generation process; the output picture is the decoded picture
+  itself, and it becomes the key picture of the following pictures;
 * other pictures: the generated picture from key picture + keypoints, with
   the decoded picture as base layer when FusionFlag = 1 (else animation-only);
   with fusion, the residual scaling of the model's ResidualScale table at the
-  base-layer picture's SliceQpY (CommonLib.residual_scaling) gives the output.
+  base-layer picture's SliceQpY (CommonLib.residual_scaling, clause 4.1) gives the output.
 
 The output picture is always R'G'B' 8 bit (the decoded key picture is
 converted with the integer process of CommonLib.colour); the MD5 SEI hashes
 its R, G, B planes.
+
+``float_inference`` swaps in the float network the integer model was
+converted from (non-normative, never hashed): only then is the float network
+(CommonLib.network, CommonLib.float_picture_generator) imported.
 """
 from __future__ import annotations
 
@@ -25,13 +28,12 @@ import numpy as np
 
 from CommonLib.errors import BitstreamError, ModelError
 from CommonLib.fixed_point.int_model_file import IntegerModelFile, is_integer_model_file
+from CommonLib.integer_picture_generator import IntegerPictureGenerator
 from CommonLib.keypoint_coding import DecodedGfvPicture
 from CommonLib.model_registry import find_model, parse_model_uri
-from CommonLib.network.model_file import load_model
+from CommonLib.picture_log import PictureKind
 from CommonLib.residual_scaling import apply_residual_scale, scale_for_qp
 from CommonLib.video_io import YuvPicture
-from DecoderLib.integer_picture_generator import IntegerPictureGenerator
-from DecoderLib.picture_generator import PictureGenerator
 
 
 @dataclass
@@ -44,15 +46,29 @@ class OutputPicture:
     generated: np.ndarray | None = None      # the network's picture before residual scaling
     residual_scale: int | None = None        # ResidualScale[qp] applied (None: no table, or not fused)
 
+    @property
+    def kind(self) -> PictureKind:
+        return PictureKind.KEY if self.is_key else PictureKind.FUSED if self.fusion else PictureKind.ANIMATION
+
+
+def _float_generator(path: str, sha256: str):
+    from CommonLib.float_picture_generator import FloatPictureGenerator
+    from CommonLib.network.model_file import load_model
+    model, meta = load_model(path, sha256)
+    return FloatPictureGenerator(model), meta
+
 
 class PictureReconstructor:
+    """``normative``: the pictures come from the integer process (False with ``float_inference``); the
+    decoder's MD5 verdict depends on it."""
+
     def __init__(self, model_file: str = "", log=None, float_inference: bool = False, float_model_file: str = ""):
         self.model_file = model_file
         self.float_inference = float_inference
         self.float_model_file = float_model_file
         self.log = log
         self._models = {}
-        self.generator: PictureGenerator | None = None
+        self.generator = None
         self.residual_scale = None
         self.model_sha256 = None
         self.model_name = None
@@ -72,15 +88,15 @@ class PictureReconstructor:
                     raise ModelError(f"the bitstream names model sha256 {sha} ({path}), a float model file; the "
                                      "normative process needs an integer model (decode with --FloatInference 1 "
                                      "for the non-normative float network)")
-                model, meta = load_model(path, sha)
-                self._models[sha] = (PictureGenerator(model), None)
+                gen, meta = _float_generator(path, sha)
+                self._models[sha] = (gen, None)
                 desc = f"float model {meta.get('model_name', name)}"
             else:
                 imf = IntegerModelFile(path, sha)
                 if self.float_inference:
                     fpath = find_model(imf.source_model_sha256, self.float_model_file)
-                    model, _ = load_model(fpath, imf.source_model_sha256)
-                    self._models[sha] = (PictureGenerator(model), imf.residual_scale)
+                    gen, _ = _float_generator(fpath, imf.source_model_sha256)
+                    self._models[sha] = (gen, imf.residual_scale)
                     desc = f"float network {fpath} (non-normative) of integer model {imf.model_name}"
                 else:
                     self._models[sha] = (IntegerPictureGenerator(imf.network()), imf.residual_scale)

@@ -1,0 +1,131 @@
+"""The base-layer encoder of an HDAC-HF stream and its settings (EncoderApp's BaseLayer*, X265*, Hm* options).
+
+``encoder``:
+
+* ``x265`` (default): x265 through PyAV, in-process (EncoderLib.base_layer_encoder), preset
+  ``x265_preset`` with ``x265_params``; ``qp_cascade`` gives it HM's low-delay P QP cascade;
+* ``hm``: HM's TAppEncoder (``hm_encoder``) with a JVET cfg (``hm_cfg``; empty = the
+  ``encoder_lowdelay_P_main.cfg`` of the HM installation the binary belongs to, see
+  :func:`default_hm_cfg`), which codes its own QP cascade (EncoderLib.offline_base_layer_encoder);
+* ``external``: any command line (``external_command``) writing an Annex-B stream of ``codec``.
+
+The same settings serve EncoderApp, EvalApp's rate points, ConverterApp's residual-scale fit and the
+training data of TrainerApp, so that every tool codes base layers the way EncoderApp does.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+
+from CommonLib.errors import ConfigError
+
+__all__ = ["BASE_LAYER_ENCODERS", "DEFAULT_X265_PRESET", "DEFAULT_X265_PARAMS", "BaseLayerSettings",
+           "default_hm_cfg"]
+
+BASE_LAYER_ENCODERS = ("x265", "hm", "external")
+#: x265 settings of the base layer (chosen by measurement: doc/results/x265_presets/report.md)
+DEFAULT_X265_PRESET = "medium"
+DEFAULT_X265_PARAMS = ""
+#: where an HM installation keeps its low-delay P cfg, relative to the folder of TAppEncoder
+HM_CFG_CANDIDATES = ("../cfg/encoder_lowdelay_P_main.cfg", "../cfg/hm_encoder_lowdelay_P_main.cfg",
+                     "encoder_lowdelay_P_main.cfg")
+
+
+def default_hm_cfg(binary: str) -> str:
+    """The JVET ``encoder_lowdelay_P_main.cfg`` of the HM installation of ``binary`` (HM's source tree
+    keeps ``bin/`` and ``cfg/`` side by side; so does shared/jvet-tools' install.sh), or ConfigError."""
+    d = os.path.dirname(os.path.abspath(binary))
+    for rel in HM_CFG_CANDIDATES:
+        p = os.path.normpath(os.path.join(d, rel))
+        if os.path.isfile(p):
+            return p
+    raise ConfigError(f"HmEncoderCfg is not set and no encoder_lowdelay_P_main.cfg was found next to HmEncoder "
+                      f"('{d}/../cfg/')")
+
+
+def _path(p: str) -> str:
+    return os.path.expanduser(p) if p else p
+
+
+@dataclass
+class BaseLayerSettings:
+    encoder: str = "x265"
+    codec: str = "hevc"
+    x265_preset: str = DEFAULT_X265_PRESET
+    x265_params: str = DEFAULT_X265_PARAMS
+    qp_cascade: bool = False
+    hm_encoder: str = ""
+    hm_cfg: str = ""
+    external_command: str = ""
+    picture_hash: int = 1
+
+    def __post_init__(self):
+        if self.encoder not in BASE_LAYER_ENCODERS:
+            raise ConfigError(f"BaseLayerEncoder '{self.encoder}' (choose {', '.join(BASE_LAYER_ENCODERS)})")
+        if self.encoder in ("x265", "hm") and self.codec != "hevc":
+            raise ConfigError(f"BaseLayerEncoder {self.encoder} writes HEVC; BaseLayerCodec {self.codec} needs "
+                              "BaseLayerEncoder external")
+        if self.external_command and self.encoder != "external":
+            raise ConfigError(f"ExternalEncoderCommand is set but BaseLayerEncoder is {self.encoder} "
+                              "(set BaseLayerEncoder external)")
+        if self.encoder == "external" and not self.external_command.strip():
+            raise ConfigError("BaseLayerEncoder external needs ExternalEncoderCommand")
+        if self.qp_cascade and self.encoder != "x265":
+            raise ConfigError(f"BaseLayerQPCascade applies to x265 (BaseLayerEncoder {self.encoder} codes its own "
+                              "QP structure)")
+        self._jvet = None
+
+    def jvet_encoder(self):
+        """HM's encoder with its cfg (checked: binary present and executable, cfg present)."""
+        if self._jvet is None:
+            from EncoderLib.jvet_encoder import JvetEncoder, check_binary
+            binary = check_binary(_path(self.hm_encoder), "HmEncoder")
+            cfg = _path(self.hm_cfg) or default_hm_cfg(binary)
+            self._jvet = JvetEncoder("HM", binary, cfg, "HmEncoder", "HmEncoderCfg")
+        return self._jvet
+
+    def check(self, intra_period: int) -> None:
+        """Fail early (before any picture is read) on what the chosen encoder cannot do."""
+        if self.encoder == "hm":
+            self.jvet_encoder().check_intra_period(intra_period)
+
+    def create(self, width: int, height: int, frame_rate: Fraction, intra_qp: int, base_qp: int, intra_period: int,
+               num_pictures: int):
+        """A base-layer encoder for one sequence of ``num_pictures`` pictures."""
+        if self.encoder == "x265":
+            from EncoderLib.base_layer_encoder import X265BaseLayerEncoder
+            from EncoderLib.qp_cascade import lowdelay_p_qps
+            qps = lowdelay_p_qps(num_pictures, base_qp, intra_qp, intra_period) if self.qp_cascade else None
+            return X265BaseLayerEncoder(width, height, frame_rate, intra_qp, base_qp, intra_period, self.picture_hash,
+                                        self.x265_preset, self.x265_params, picture_qps=qps)
+        if self.encoder == "hm":
+            from EncoderLib.offline_base_layer_encoder import JvetBaseLayerEncoder
+            return JvetBaseLayerEncoder(self.jvet_encoder(), width, height, frame_rate, base_qp, intra_qp,
+                                        intra_period, self.picture_hash)
+        from EncoderLib.offline_base_layer_encoder import ExternalBaseLayerEncoder
+        return ExternalBaseLayerEncoder(self.external_command, self.codec, width, height, frame_rate, base_qp,
+                                        intra_qp, intra_period)
+
+    def identity(self) -> dict:
+        """What a stored CTC point made with these settings must match to be reused."""
+        d = {"encoder": self.encoder, "codec": self.codec}
+        if self.encoder == "x265":
+            d.update(x265_preset=self.x265_preset, x265_params=self.x265_params, qp_cascade=int(self.qp_cascade))
+        elif self.encoder == "hm":
+            d.update(self.jvet_encoder().identity())
+        else:
+            d.update(external_command=self.external_command)
+        return d
+
+    def describe(self) -> str:
+        if self.encoder == "x265":
+            return f"x265 preset {self.x265_preset}" + (f" ({self.x265_params})" if self.x265_params else "") + \
+                (", HM QP cascade" if self.qp_cascade else "")
+        if self.encoder == "hm":
+            e = self.jvet_encoder()
+            return f"HM {os.path.basename(e.binary)} -c {os.path.basename(e.cfg_file)} (about 4 pictures/s of 256x256)"
+        return f"external: {self.external_command}"
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items()}
