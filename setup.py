@@ -9,7 +9,7 @@ setup(
     package_dir={"": "ReferenceSoftware"},
     packages=find_packages("ReferenceSoftware"),
     package_data={"CommonLib": ["resources/models/*.safetensors", "resources/models/*.hfim", "resources/models/*.json",
-                                "resources/clips/*.y4m", "resources/*.yaml"]},
+                                "resources/clips/*.y4m"]},
     include_package_data=True,
     install_requires=[
         "torch==2.13.0",

@@ -38,9 +38,9 @@ def make_tiny_model(name: str, spec: dict) -> str:
     from CommonLib.files import sha256_file
     from CommonLib.network.model_file import save_model
     from CommonLib.video_io import VideoReader
-    from ConverterApp.calibration import samples_from_pictures
-    from ConverterApp.converter import convert
-    from EncoderApp.__main__ import DEFAULT_INPUT
+    from TrainingLib.calibration import samples_from_pictures
+    from TrainingLib.converter import convert
+    from CommonLib.app_config import EXAMPLE_CLIP as DEFAULT_INPUT
     cfg = tiny_config(spec["hf_filter"])
     cfg.generator.output_mode, cfg.generator.hf_order = spec["output_mode"], spec["hf_order"]
     torch.manual_seed(spec["seed"])
@@ -75,7 +75,8 @@ def generate(stream: dict, commit: str) -> None:
     import av
     from CommonLib.fixed_point.int_model_file import IntegerModelFile
     from CommonLib.app_config import resolve_resource
-    from EncoderApp.__main__ import DEFAULT_INPUT, DEFAULT_MODEL
+    from CommonLib.app_config import EXAMPLE_CLIP as DEFAULT_INPUT
+    from CommonLib.model_registry import DEFAULT_HDAC_HF_MODEL as DEFAULT_MODEL
     from EncoderApp.__main__ import main as encoder_main
     from DecoderLib.decoder import HdacHfDecoder, read_bitstream
     from conformance_lib import decode_md5s

@@ -11,7 +11,7 @@ SHARED = os.path.join(os.path.dirname(ROOT), "shared")
 @pytest.fixture(scope="session")
 def example_clip():
     from CommonLib.app_config import resolve_resource
-    from EncoderApp.__main__ import DEFAULT_INPUT
+    from CommonLib.app_config import EXAMPLE_CLIP as DEFAULT_INPUT
     return resolve_resource(DEFAULT_INPUT)
 
 
@@ -36,8 +36,8 @@ def convert_for_tests(float_path, out_path, clip, name="tiny_test", pictures=4):
     from CommonLib.fixed_point.int_model_file import write_integer_model
     from CommonLib.network.model_file import load_model
     from CommonLib.video_io import VideoReader
-    from ConverterApp.calibration import samples_from_pictures
-    from ConverterApp.converter import convert
+    from TrainingLib.calibration import samples_from_pictures
+    from TrainingLib.converter import convert
     model, meta = load_model(float_path)
     samples = samples_from_pictures(model, [p.to_rgb() for p in VideoReader(clip).frames(count=pictures)])
     layers, consts, calib = convert(model, samples)

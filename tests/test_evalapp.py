@@ -83,11 +83,17 @@ def test_ctc_quick_profile(tmp_path, capsys):
             "--OutputDir", str(out), "--Progress", "0", "--MeasureSpeed", "0"]
     assert eval_main(args) == 0
     rows = list(csv.DictReader(open(out / "points.csv")))
-    assert {r["config"] for r in rows} == {"HDAC-HF", "HDAC+", "Animation-only", "HEVC"}
+    assert {r["config"] for r in rows} == {"HDAC-HF x265", "HDAC+ x265", "Animation-only", "x265"}
     assert len(rows) == 2 * 4 * 2 and all(int(r["frames"]) == 16 for r in rows)
     assert all(0 < float(r["fsim"]) <= 1 and float(r["kbps"]) > 0 for r in rows)
     report = (out / "report.md").read_text()
-    assert "BD-rate (%) of HDAC-HF" in report and (out / "rd_ctc01_lp_d6.png").exists()
+    assert "### Against x265 (not the JVET anchor)" in report and "| HDAC-HF x265 |" in report
+    assert (out / "rd_ctc01_lp_d6.png").exists() and (out / "bit_breakdown.png").exists()
+    # the bit breakdown adds up to the rate of every point
+    for r in rows:
+        if r["config"] != "Animation-only":
+            total = sum(float(r[f"kbps_{p}"]) for p in ("key", "base", "gfv_payload", "sei_framing", "other"))
+            assert total == pytest.approx(float(r["kbps"]), rel=1e-9)
     meta = json.load(open(out / "meta.json"))
     assert meta["cfg"]["Frames"] == 16 and meta["commit"]
     # resumable: a second run recomputes nothing
@@ -95,7 +101,7 @@ def test_ctc_quick_profile(tmp_path, capsys):
     assert eval_main(args) == 0
     assert mtimes == {p: os.path.getmtime(out / "points" / p) for p in os.listdir(out / "points")}
     # a stored point without a metric the run asks for (as EvalApp gates writes them: no FSIM) is recomputed
-    name = "ctc01_lp_d6_HDAC-HF_44_f16.json"
+    name = "ctc01_lp_d6_HDAC-HF_x265_44_i27_f16.json"
     res = json.load(open(out / "points" / name))
     del res["fsim"]
     json.dump(res, open(out / "points" / name, "w"))

@@ -160,13 +160,9 @@ def test_make_nal_unit_trailing_zero_rejected():
 def test_picture_start_detection():
     hevc_first = nu.make_nal_unit("hevc", 19, b"\x80\x12\x80")
     hevc_next = nu.make_nal_unit("hevc", 1, b"\x40\x80")
-    assert nu.first_slice_segment_in_pic_flag(hevc_first) == 1
-    assert nu.first_slice_segment_in_pic_flag(hevc_next) == 0
     assert nu.starts_new_picture(hevc_first, "hevc")
     assert not nu.starts_new_picture(hevc_next, "hevc")
     assert not nu.starts_new_picture(nu.make_nal_unit("hevc", 40, b"\x80"), "hevc")
-    with pytest.raises(BitstreamError):
-        nu.first_slice_segment_in_pic_flag(nu.make_nal_unit("hevc", 34, b"\x80"))
     assert nu.starts_new_picture(nu.make_nal_unit("vvc", 19, b"\x80"), "vvc")
     assert nu.starts_new_picture(nu.make_nal_unit("vvc", 8, b"\xc0\x80"), "vvc")
     assert not nu.starts_new_picture(nu.make_nal_unit("vvc", 0, b"\x40\x80"), "vvc")

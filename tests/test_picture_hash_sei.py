@@ -13,10 +13,11 @@ from CommonLib.picture_hash_sei import (
     md5_planes,
     read_decoded_picture_hash,
     read_generated_picture_md5,
-    write_decoded_picture_hash,
+    decoded_picture_hash_syntax,
     write_generated_picture_md5,
 )
-from CommonLib.sei_message import parse_sei_rbsp, write_sei_rbsp
+from CommonLib.bit_io import SyntaxWriter
+from CommonLib.sei_message import finish_payload, parse_sei_rbsp, write_sei_rbsp
 
 
 def test_uuid_is_fixed_version4():
@@ -79,7 +80,10 @@ def test_generated_picture_md5_errors():
 def test_decoded_picture_hash_round_trip(codec, hash_type, size, ncomp):
     digests = [bytes((i * 7 + c) % 256 for i in range(size)) for c in range(ncomp)]
     wt, rt = [], []
-    payload = write_decoded_picture_hash(hash_type, digests, codec, trace=wt)
+    w = SyntaxWriter(wt)           # the project reads decoded picture hash SEI (HM / VTM / x265 write it)
+    decoded_picture_hash_syntax(w, hash_type, digests, codec, ncomp)
+    finish_payload(w)
+    payload = w.getvalue()
     assert len(payload) == (1 if codec == "hevc" else 2) + ncomp * size
     assert read_decoded_picture_hash(payload, codec, trace=rt) == (hash_type, digests)
     assert wt == rt

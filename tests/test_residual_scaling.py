@@ -117,7 +117,7 @@ def test_converter_fits_the_table_on_training_clips(tmp_path, tiny_model_file, e
 
     from CommonLib.fixed_point.int_model_file import IntegerModelFile
     from ConverterApp.__main__ import main as converter_main
-    from ConverterApp.residual_scale_fit import residual_statistics, scale_table
+    from TrainingLib.residual_scale_fit import residual_statistics, scale_table
     shutil.copy(example_clip, tmp_path / "clip.y4m")
     (tmp_path / "list.yaml").write_text("- {name: clip, file: clip.y4m, split: train}\n"
                                         "- {name: other, file: clip.y4m, split: test}\n")

@@ -88,8 +88,8 @@ def test_device_sampler_equals_cpu_sampler(seq_list, tmp_path):
     from CommonLib.colour import yuv420_to_rgb
     from CommonLib.sequence_list import read_sequence_list
     from CommonLib.video_io import YuvPicture
-    from TrainerApp.device_sampler import DevicePairSampler, yuv420_to_rgb_torch
-    from TrainerApp.training_data import PairSampler, prepare_clips
+    from TrainingLib.device_sampler import DevicePairSampler, yuv420_to_rgb_torch
+    from TrainingLib.training_data import PairSampler, prepare_clips
     seqs = read_sequence_list(seq_list, "train")
     clips = prepare_clips(seqs, str(tmp_path / "cache"), [44, 50], 27, 4, 8, progress=False, jobs=2)
     cpu, dev = PairSampler(clips, [44, 50], 7), DevicePairSampler(clips, [44, 50], 7, "cpu")

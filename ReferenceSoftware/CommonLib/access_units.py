@@ -24,9 +24,11 @@ class AccessUnit:
     codec: str
     nal_units: list = field(default_factory=list)     # NAL units without start codes
     types: list = field(default_factory=list)         # their nal_unit_type
+    units: list = field(default_factory=list)         # their byte_stream_nal_unit( ) bytes as in the stream
 
     def annexb(self) -> bytes:
-        return b"".join(nu.annexb(n) for n in self.nal_units)
+        """The access unit's bytes exactly as they are in the stream."""
+        return b"".join(self.units)
 
     @property
     def vcl_types(self) -> list[int]:
@@ -42,20 +44,20 @@ class AccessUnit:
         return any(nu.is_irap(t, self.codec) for t in self.vcl_types)
 
     def num_bytes(self) -> int:
-        """Bytes of the access unit in the byte stream (4-byte start codes, as :meth:`annexb` writes it)."""
-        return sum(len(n) + len(nu.START_CODE) for n in self.nal_units)
+        """Bytes of the access unit in the byte stream (start codes as they are)."""
+        return sum(len(u) for u in self.units)
 
 
 def split_access_units(data: bytes, codec: str) -> list[AccessUnit]:
     """The access units of an Annex-B byte stream of ``codec`` ('hevc' or 'vvc'), in decoding order."""
     if not data:
         raise BitstreamError("the bitstream is empty")
-    nals = nu.split_annexb(data)
+    units = nu.annexb_units(data)
     leading = _HEVC_LEADING if codec == nu.HEVC else _VVC_LEADING
     aus: list[AccessUnit] = []
     cur = AccessUnit(0, codec)
     seen_vcl = False
-    for nal in nals:
+    for nal, unit in units:
         if len(nal) < 2:
             raise BitstreamError(f"NAL unit of {len(nal)} byte(s) in access unit {cur.index}: truncated")
         hdr = nu.parse_nal_header(nal, codec)
@@ -67,6 +69,7 @@ def split_access_units(data: bytes, codec: str) -> list[AccessUnit]:
             seen_vcl = False
         cur.nal_units.append(nal)
         cur.types.append(t)
+        cur.units.append(unit)
         seen_vcl |= vcl
     aus.append(cur)
     return aus

@@ -21,6 +21,8 @@ import yaml
 from CommonLib.errors import ConfigError
 
 RESOURCE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "resources")
+#: The embedded example clip (32 pictures of the test sequence ctc01_lp_d6): EncoderApp's default input.
+EXAMPLE_CLIP = "resource:clips/ctc01_lp_d6_256x256_30_32f.y4m"
 
 
 def int_list(name: str, text: str, allow_empty: bool = False) -> list[int]:

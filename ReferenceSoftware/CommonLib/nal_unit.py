@@ -18,7 +18,7 @@ All errors caused by corrupt data are :class:`BitstreamError`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List
+from typing import List, Tuple
 
 from CommonLib.errors import BitstreamError
 
@@ -26,14 +26,14 @@ __all__ = [
     "HEVC", "VVC", "CODECS",
     "PREFIX_SEI", "SUFFIX_SEI",
     "HEVC_PREFIX_SEI", "HEVC_SUFFIX_SEI", "VVC_PREFIX_SEI", "VVC_SUFFIX_SEI",
-    "HEVC_VPS", "HEVC_SPS", "HEVC_PPS", "HEVC_AUD", "HEVC_EOS", "HEVC_EOB", "HEVC_FD",
-    "VVC_OPI", "VVC_DCI", "VVC_VPS", "VVC_SPS", "VVC_PPS", "VVC_PREFIX_APS", "VVC_SUFFIX_APS",
-    "VVC_PH", "VVC_AUD", "VVC_EOS", "VVC_EOB", "VVC_FD",
-    "VVC_IDR_W_RADL", "VVC_IDR_N_LP", "VVC_CRA", "VVC_GDR",
+    "HEVC_IDR_W_RADL", "HEVC_IDR_N_LP", "HEVC_VPS", "HEVC_SPS", "HEVC_PPS", "HEVC_AUD",
+    "VVC_OPI", "VVC_DCI", "VVC_VPS", "VVC_SPS", "VVC_PPS", "VVC_PREFIX_APS",
+    "VVC_PH", "VVC_AUD",
+    "VVC_IDR_W_RADL", "VVC_CRA",
     "NalHeader", "parse_nal_header", "write_nal_header",
-    "split_annexb", "annexb", "add_emulation_prevention", "remove_emulation_prevention",
+    "annexb_units", "split_annexb", "annexb", "add_emulation_prevention", "remove_emulation_prevention",
     "make_nal_unit", "nal_payload_rbsp",
-    "is_vcl", "is_irap", "first_slice_segment_in_pic_flag", "starts_new_picture",
+    "is_vcl", "is_irap", "starts_new_picture",
 ]
 
 HEVC = "hevc"
@@ -47,31 +47,22 @@ HEVC_VPS = 32
 HEVC_SPS = 33
 HEVC_PPS = 34
 HEVC_AUD = 35
-HEVC_EOS = 36
-HEVC_EOB = 37
-HEVC_FD = 38
 HEVC_PREFIX_SEI = 39
 HEVC_SUFFIX_SEI = 40
 
 # --- VVC nal_unit_type values (H.266 Table 5) ---------------------------------
 VVC_IDR_W_RADL = 7
-VVC_IDR_N_LP = 8
 VVC_CRA = 9
-VVC_GDR = 10
 VVC_OPI = 12
 VVC_DCI = 13
 VVC_VPS = 14
 VVC_SPS = 15
 VVC_PPS = 16
 VVC_PREFIX_APS = 17
-VVC_SUFFIX_APS = 18
 VVC_PH = 19
 VVC_AUD = 20
-VVC_EOS = 21
-VVC_EOB = 22
 VVC_PREFIX_SEI = 23
 VVC_SUFFIX_SEI = 24
-VVC_FD = 25
 
 #: nal_unit_type of prefix / suffix SEI NAL units per codec.
 PREFIX_SEI = {HEVC: HEVC_PREFIX_SEI, VVC: VVC_PREFIX_SEI}
@@ -180,8 +171,10 @@ def remove_emulation_prevention(ebsp: bytes) -> bytes:
 
 # --- Annex-B ------------------------------------------------------------------
 
-def split_annexb(data: bytes) -> List[bytes]:
-    """Split an Annex-B byte stream into NAL units (without start codes).
+def annexb_units(data: bytes) -> List[Tuple[bytes, bytes]]:
+    """Split an Annex-B byte stream into (NAL unit without start code, the byte_stream_nal_unit( ) as it
+    is in the stream): each unit's bytes run from the zero bytes before its start code prefix
+    (zero_byte / leading_zero_8bits) to the next unit's, so the units concatenate to ``data``.
 
     Accepts 3- and 4-byte start codes, leading_zero_8bits and
     trailing_zero_8bits.  Raises :class:`BitstreamError` when the stream does
@@ -196,21 +189,29 @@ def split_annexb(data: bytes) -> List[bytes]:
         i += 1
     if i < 2 or i >= n or data[i] != 1:
         raise BitstreamError("byte stream does not start with a start code prefix (0x000001)")
-    pos = i + 1
-    nals: List[bytes] = []
+    unit_start, pos = 0, i + 1
+    out: List[Tuple[bytes, bytes]] = []
     while True:
         nxt = data.find(b"\x00\x00\x01", pos)
         end = n if nxt < 0 else nxt
         nal = data[pos:end].rstrip(b"\x00")
         if not nal:
             raise BitstreamError(f"empty NAL unit after the start code ending at byte {pos - 1}")
-        nals.append(nal)
+        # zeros between this NAL unit and the next prefix: the last one is the next unit's zero_byte,
+        # the others this unit's trailing_zero_8bits
+        unit_end = n if nxt < 0 else (nxt - 1 if nxt > pos + len(nal) else nxt)
+        out.append((nal, data[unit_start:unit_end]))
         if nxt < 0:
             break
-        pos = nxt + 3
+        unit_start, pos = unit_end, nxt + 3
         if pos >= n:
             raise BitstreamError("byte stream ends with a start code and no NAL unit")
-    return nals
+    return out
+
+
+def split_annexb(data: bytes) -> List[bytes]:
+    """The NAL units (without start codes) of an Annex-B byte stream (see :func:`annexb_units`)."""
+    return [nal for nal, _ in annexb_units(data)]
 
 
 def annexb(nal: bytes) -> bytes:
@@ -251,17 +252,6 @@ def is_irap(nal_type: int, codec: str) -> bool:
     if codec == HEVC:
         return 16 <= nal_type <= 23
     return VVC_IDR_W_RADL <= nal_type <= VVC_CRA
-
-
-def first_slice_segment_in_pic_flag(nal: bytes) -> int:
-    """HEVC: first_slice_segment_in_pic_flag of a VCL NAL unit (first bit after
-    the 2-byte header)."""
-    hdr = parse_nal_header(nal, HEVC)
-    if not is_vcl(hdr.nal_unit_type, HEVC):
-        raise BitstreamError(f"HEVC NAL unit type {hdr.nal_unit_type} is not a VCL NAL unit")
-    if len(nal) < 3:
-        raise BitstreamError("HEVC VCL NAL unit has no slice segment header")
-    return nal[2] >> 7
 
 
 def starts_new_picture(nal: bytes, codec: str) -> bool:

@@ -49,7 +49,6 @@ __all__ = [
     "HASH_MD5", "HASH_CRC", "HASH_CHECKSUM",
     "decoded_picture_hash_syntax",
     "read_decoded_picture_hash",
-    "write_decoded_picture_hash",
     "generated_picture_md5_syntax",
     "write_generated_picture_md5",
     "read_generated_picture_md5",
@@ -128,15 +127,6 @@ def read_decoded_picture_hash(payload: bytes, codec: str = "hevc", trace: Any = 
     ht, digests = decoded_picture_hash_syntax(r, 0, [], codec, num)
     check_payload_end(r)
     return ht, digests
-
-
-def write_decoded_picture_hash(hash_type: int, digests: Sequence[bytes], codec: str = "hevc",
-                               trace: Any = None) -> bytes:
-    """Build a decoded picture hash SEI payload."""
-    w = SyntaxWriter(trace)
-    decoded_picture_hash_syntax(w, hash_type, list(digests), codec, len(digests))
-    finish_payload(w)
-    return w.getvalue()
 
 
 # --- (b) generated-picture MD5 (user_data_unregistered) ---------------------------------

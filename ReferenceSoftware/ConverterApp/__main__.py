@@ -6,7 +6,7 @@
 Calibrates the activation quantisers on training clips (split ``train``) and
 writes the integer model of the normative decoding process
 (doc/integer_model_format.md). With ``ResidualScaleQPs`` it then fits the
-model's ResidualScale table on training clips (ConverterApp.residual_scale_fit).
+model's ResidualScale table on training clips (TrainingLib.residual_scale_fit).
 Given an integer model, it skips the conversion and writes a copy with the
 new table (and ``ModelName``).
 """
@@ -68,9 +68,9 @@ def run(cfg) -> int:
     from CommonLib.fixed_point.int_model_file import (IntegerModelFile, is_integer_model_file, rewrite_integer_model,
                                                       write_integer_model)
     from CommonLib.network.model_file import load_model
-    from ConverterApp.calibration import calibration_samples
-    from ConverterApp.converter import convert
-    from TrainerApp.training_data import prepare_clips
+    from TrainingLib.calibration import calibration_samples
+    from TrainingLib.converter import convert
+    from TrainingLib.training_data import prepare_clips
 
     if not cfg.InputModel or not cfg.OutputModel:
         raise ConfigError("both InputModel (-m) and OutputModel (-o) are required")
@@ -127,7 +127,7 @@ def run(cfg) -> int:
 
 
 def _fit(cfg, model_path: str, qps: list[int]):
-    from ConverterApp.residual_scale_fit import fit_residual_scale
+    from TrainingLib.residual_scale_fit import fit_residual_scale
     seqs = _training_clips(cfg, cfg.ResidualScaleSequences, "ResidualScaleSequences")
     table, fit = fit_residual_scale(seqs, model_path, qps, cfg.IntraQP, cfg.ResidualScaleIntraPeriod,
                                     cfg.ResidualScaleFrames, log=lambda m: print(f"ConverterApp: {m}", flush=True))

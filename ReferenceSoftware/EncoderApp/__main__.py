@@ -8,17 +8,15 @@ import os
 import sys
 import time
 
-from CommonLib.app_config import Option, flag, resolve_resource
+from CommonLib.app_config import EXAMPLE_CLIP, Option, flag, resolve_resource
 from CommonLib.app_main import TraceFile, run_app
 from CommonLib.errors import ConfigError, InputError
 from CommonLib.gfv_sei import GFV_SYNTAX_VERSIONS
 from CommonLib.model_registry import DEFAULT_HDAC_HF_MODEL
 from EncoderLib.base_layer_settings import BASE_LAYER_ENCODERS, DEFAULT_X265_PARAMS, DEFAULT_X265_PRESET
 
-DEFAULT_INPUT = "resource:clips/ctc01_lp_d6_256x256_30_32f.y4m"
-
 OPTIONS = [
-    Option("InputFile", str, DEFAULT_INPUT, "source video (.yuv 4:2:0, .y4m, .rgb 4:4:4, or any FFmpeg file)", "i"),
+    Option("InputFile", str, EXAMPLE_CLIP, "source video (.yuv 4:2:0, .y4m, .rgb 4:4:4, or any FFmpeg file)", "i"),
     Option("BitstreamFile", str, "str.bin", "output bitstream", "b"),
     Option("ReconFile", str, "", "reconstruction (.yuv / .y4m / .rgb); empty = none", "o"),
     Option("SourceWidth", int, 0, "picture width (needed for .yuv / .rgb)", "wdt"),

@@ -6,7 +6,8 @@
   ``x265_preset`` with ``x265_params``; ``qp_cascade`` gives it HM's low-delay P QP cascade;
 * ``hm``: HM's TAppEncoder (``hm_encoder``) with a JVET cfg (``hm_cfg``; empty = the
   ``encoder_lowdelay_P_main.cfg`` of the HM installation the binary belongs to, see
-  :func:`default_hm_cfg`), which codes its own QP cascade (EncoderLib.offline_base_layer_encoder);
+  :func:`EncoderLib.jvet_encoder.default_cfg`), which codes its own QP cascade
+  (EncoderLib.offline_base_layer_encoder);
 * ``external``: any command line (``external_command``) writing an Annex-B stream of ``codec``.
 
 The same settings serve EncoderApp, EvalApp's rate points, ConverterApp's residual-scale fit and the
@@ -20,34 +21,12 @@ from fractions import Fraction
 
 from CommonLib.errors import ConfigError
 
-__all__ = ["BASE_LAYER_ENCODERS", "DEFAULT_X265_PRESET", "DEFAULT_X265_PARAMS", "BaseLayerSettings",
-           "default_hm_cfg"]
+__all__ = ["BASE_LAYER_ENCODERS", "DEFAULT_X265_PRESET", "DEFAULT_X265_PARAMS", "BaseLayerSettings"]
 
 BASE_LAYER_ENCODERS = ("x265", "hm", "external")
 #: x265 settings of the base layer (chosen by measurement: doc/results/x265_presets/report.md)
 DEFAULT_X265_PRESET = "medium"
 DEFAULT_X265_PARAMS = ""
-#: where an HM installation keeps its low-delay P cfg, relative to the folder of TAppEncoder
-HM_CFG_CANDIDATES = ("../cfg/encoder_lowdelay_P_main.cfg", "../cfg/hm_encoder_lowdelay_P_main.cfg",
-                     "encoder_lowdelay_P_main.cfg")
-
-
-def default_hm_cfg(binary: str) -> str:
-    """The JVET ``encoder_lowdelay_P_main.cfg`` of the HM installation of ``binary`` (HM's source tree
-    keeps ``bin/`` and ``cfg/`` side by side; so does shared/jvet-tools' install.sh), or ConfigError."""
-    d = os.path.dirname(os.path.abspath(binary))
-    for rel in HM_CFG_CANDIDATES:
-        p = os.path.normpath(os.path.join(d, rel))
-        if os.path.isfile(p):
-            return p
-    raise ConfigError(f"HmEncoderCfg is not set and no encoder_lowdelay_P_main.cfg was found next to HmEncoder "
-                      f"('{d}/../cfg/')")
-
-
-def _path(p: str) -> str:
-    return os.path.expanduser(p) if p else p
-
-
 @dataclass
 class BaseLayerSettings:
     encoder: str = "x265"
@@ -79,10 +58,8 @@ class BaseLayerSettings:
     def jvet_encoder(self):
         """HM's encoder with its cfg (checked: binary present and executable, cfg present)."""
         if self._jvet is None:
-            from EncoderLib.jvet_encoder import JvetEncoder, check_binary
-            binary = check_binary(_path(self.hm_encoder), "HmEncoder")
-            cfg = _path(self.hm_cfg) or default_hm_cfg(binary)
-            self._jvet = JvetEncoder("HM", binary, cfg, "HmEncoder", "HmEncoderCfg")
+            from EncoderLib.jvet_encoder import jvet_encoder
+            self._jvet = jvet_encoder("HM", self.hm_encoder, self.hm_cfg)
         return self._jvet
 
     def check(self, intra_period: int) -> None:

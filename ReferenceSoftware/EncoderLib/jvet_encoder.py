@@ -36,10 +36,15 @@ from CommonLib.access_units import split_access_units
 from CommonLib.errors import BitstreamError, ConfigError
 from CommonLib.files import sha256_file
 
-__all__ = ["JvetEncoder", "JVET_CODECS", "check_binary", "check_cfg_file"]
+__all__ = ["JvetEncoder", "JVET_CODECS", "check_binary", "check_cfg_file", "default_cfg", "jvet_encoder"]
 
 #: name -> (base-layer codec of its streams, options it needs beyond the common ones)
 JVET_CODECS = {"HM": ("hevc", []), "VTM": ("vvc", ["--OutputBitDepth=8", "--OutputBitDepthC=8"])}
+#: the JVET low-delay P cfg of each encoder, and where an installation keeps it relative to the binary's
+#: folder (HM's and VTM's source trees keep bin/ and cfg/ side by side; so does shared/jvet-tools' install.sh,
+#: with an hm_ / vtm_ prefix)
+LOWDELAY_P_CFG = {"HM": "encoder_lowdelay_P_main.cfg", "VTM": "encoder_lowdelay_P_vtm.cfg"}
+_CFG_PLACES = ("../cfg/{name}", "../cfg/{prefix}_{name}", "{name}")
 _POC_LINE = re.compile(r"^POC\s+\d+")
 _GOP_SIZE = re.compile(r"^\s*GOPSize\s*:\s*(\d+)", re.M)
 
@@ -53,6 +58,17 @@ def check_binary(path: str, option: str) -> str:
     if not os.access(path, os.X_OK):
         raise ConfigError(f"{option} '{path}' is not executable")
     return os.path.abspath(path)
+
+
+def default_cfg(binary: str, codec_name: str, option: str) -> str:
+    """The JVET low-delay P cfg of the installation ``binary`` belongs to, or ConfigError naming ``option``."""
+    name = LOWDELAY_P_CFG[codec_name]
+    d = os.path.dirname(os.path.abspath(binary))
+    for place in _CFG_PLACES:
+        p = os.path.normpath(os.path.join(d, place.format(name=name, prefix=codec_name.lower())))
+        if os.path.isfile(p):
+            return p
+    raise ConfigError(f"{option} is not set and no {name} was found next to the encoder ('{d}/../cfg/')")
 
 
 def check_cfg_file(path: str, option: str) -> str:
@@ -154,3 +170,12 @@ class JvetEncoder:
         if len(aus) != frames:
             raise BitstreamError(f"{self.codec_name} encoder '{name}' coded {len(aus)} pictures, {frames} were given")
         return data
+
+
+def jvet_encoder(codec_name: str, binary: str, cfg_file: str = "") -> JvetEncoder:
+    """The encoder of the cfg options ``HmEncoder`` / ``HmEncoderCfg`` or ``VtmEncoder`` / ``VtmEncoderCfg``
+    (``~`` expanded; an empty cfg is the installation's low-delay P cfg, :func:`default_cfg`)."""
+    option = {"HM": "HmEncoder", "VTM": "VtmEncoder"}[codec_name]
+    binary = check_binary(os.path.expanduser(binary), option)
+    cfg = os.path.expanduser(cfg_file) if cfg_file else default_cfg(binary, codec_name, option + "Cfg")
+    return JvetEncoder(codec_name, binary, cfg, option, option + "Cfg")

@@ -8,60 +8,45 @@ Commands:
 """
 from __future__ import annotations
 
-import json
 import os
 import sys
 
 from CommonLib.app_config import Option, flag, int_list, resolve_resource
 from CommonLib.app_main import run_app
+from CommonLib.model_registry import DEFAULT_HDAC_HF_MODEL, DEFAULT_HDAC_PLUS_MODEL
+from EncoderLib.base_layer_settings import DEFAULT_X265_PARAMS, DEFAULT_X265_PRESET
 
-GATES_OPTIONS = [
+COMMON_OPTIONS = [
     Option("SequenceList", str, "../shared/sequences/sequences.yaml", "YAML sequence list (split 'test' is used)"),
     Option("Sequences", str, "", "comma-separated sequence names (empty = all test sequences)"),
-    Option("HdacHfModel", str, "resource:models/hdac_hf_small_v2.hfim", "HDAC-HF integer model"),
-    Option("HdacPlusModel", str, "resource:models/hdac_plus_small_v2.hfim", "HDAC+ integer model"),
-    Option("BaseLayerQPs", str, "50,44", "comma-separated base-layer QPs"),
-    Option("IntraQP", int, 27, "QP of the key picture"),
     Option("Frames", int, 250, "pictures per sequence (at most)"),
-    Option("Metrics", str, "psnr_y,ms_ssim_y", "metrics of the generated pictures"),
-    Option("OutputDir", str, "results/ctc", "results folder (resumable; shared with EvalApp ctc)"),
+    Option("HdacHfModel", str, DEFAULT_HDAC_HF_MODEL, "HDAC-HF integer model"),
+    Option("HdacPlusModel", str, DEFAULT_HDAC_PLUS_MODEL, "HDAC+ integer model"),
+    Option("BaseLayerQPs", str, "44,46,48,50", "HDAC-HF / HDAC+ rate points (base-layer QPs)"),
+    Option("IntraQPs", str, "27", "key-picture QP of each BaseLayerQP (one value: the same for all)"),
+    Option("BaseLayerEncoders", str, "x265", "base layers of the HDAC-HF / HDAC+ points: x265, hm"),
+    Option("X265Preset", str, DEFAULT_X265_PRESET, "x265 preset of the x265 base layer"),
+    Option("X265Params", str, DEFAULT_X265_PARAMS, "x265 parameters of the x265 base layer"),
+    Option("HmEncoder", str, "", "HM's TAppEncoder (HM base layer and HM anchor)"),
+    Option("HmEncoderCfg", str, "", "HM cfg (empty = encoder_lowdelay_P_main.cfg of HmEncoder's installation)"),
+    Option("OutputDir", str, "results/ctc", "results folder (resumable)"),
     Option("Jobs", int, 2, "parallel processes"),
     flag("Progress", 1, "progress bar"),
 ]
 
+GATES_OPTIONS = COMMON_OPTIONS + [
+    Option("Metrics", str, "psnr_y,ms_ssim_y", "metrics of the generated pictures"),
+]
 
-def run_gates_cmd(cfg) -> int:
-    from CommonLib.errors import ConfigError
-    from CommonLib.sequence_list import read_sequence_list
-    from EvalApp.ctc import run_ctc
-    from EvalApp.gates import gates_table
-    for name in ("HdacHfModel", "HdacPlusModel"):
-        if not os.path.isfile(resolve_resource(getattr(cfg, name))):
-            raise ConfigError(f"{name} '{getattr(cfg, name)}' does not exist")
-    names = [n for n in cfg.Sequences.split(",") if n]
-    seqs = read_sequence_list(resolve_resource(cfg.SequenceList), "test", names)
-    opts = dict(base_qps=int_list("BaseLayerQPs", cfg.BaseLayerQPs), intra_qp=cfg.IntraQP, animation_intra_qps=[],
-                anchor_qps=[], hf_model=cfg.HdacHfModel, plus_model=cfg.HdacPlusModel, frames=cfg.Frames,
-                metrics=[m for m in cfg.Metrics.split(",") if m], out_dir=cfg.OutputDir, jobs=max(1, cfg.Jobs),
-                configs=("HDAC-HF", "HDAC+"))
-    results = run_ctc(seqs, opts, bool(cfg.Progress))
-    table = gates_table(results)
-    with open(os.path.join(cfg.OutputDir, "gates.md"), "w") as f:
-        f.write(table)
-    print(table)
-    return 0
-
-
-CTC_OPTIONS = [
-    Option("SequenceList", str, "../shared/sequences/sequences.yaml", "YAML sequence list (split 'test' is used)"),
-    Option("Sequences", str, "", "comma-separated sequence names (empty = all test sequences)"),
-    Option("Frames", int, 250, "pictures per sequence (at most)"),
-    Option("HdacHfModel", str, "resource:models/hdac_hf_small_v2.hfim", "HDAC-HF integer model"),
-    Option("HdacPlusModel", str, "resource:models/hdac_plus_small_v2.hfim", "HDAC+ integer model"),
-    Option("BaseLayerQPs", str, "44,46,48,50", "HDAC-HF / HDAC+ rate points"),
-    Option("IntraQP", int, 27, "key-picture QP of the HDAC-HF / HDAC+ points"),
+CTC_OPTIONS = COMMON_OPTIONS + [
+    Option("Configs", str, "HDAC-HF,HDAC+,Animation-only", "test configurations: HDAC-HF, HDAC+, Animation-only"),
     Option("AnimationIntraQPs", str, "22,27,32,37", "animation-only rate points (key-picture QPs)"),
-    Option("AnchorQPs", str, "37,41,45,49", "HEVC anchor rate points (base QP of HM's low-delay P cascade)"),
+    Option("Anchors", str, "x265", "anchors: HM, VTM (need their binaries), x265 (not the JVET anchor)"),
+    Option("AnchorQPs", str, "35,39,43,47,51", "anchor rate points (base QP of the low-delay P cascade)"),
+    Option("VtmEncoder", str, "", "VTM's EncoderApp (VTM anchor)"),
+    Option("VtmEncoderCfg", str, "", "VTM cfg (empty = encoder_lowdelay_P_vtm.cfg of VtmEncoder's installation)"),
+    Option("X265AnchorPreset", str, "medium", "x265 preset of the x265 anchor"),
+    Option("X265AnchorParams", str, "", "extra x265 parameters of the x265 anchor (ref=4 is always set)"),
     Option("Metrics", str, "psnr_y,ms_ssim_y,fsim", "metrics: psnr_y, ms_ssim_y, fsim, and with local weight files "
            "msvgg, lpips, dists"),
     Option("Vgg19Weights", str, "", "VGG19 weights (torchvision names) for msvgg"),
@@ -69,16 +54,70 @@ CTC_OPTIONS = [
     Option("LpipsWeights", str, "", "LPIPS v0.1 lin-layer weights (the lpips package's weights/v0.1/vgg.pth)"),
     Option("DistsWeights", str, "", "DISTS alpha/beta weights (the DISTS package's weights.pt)"),
     Option("BdMethod", str, "pchip", "BD interpolation", choices=("pchip", "cubic", "akima")),
-    Option("OutputDir", str, "results/ctc", "results folder (resumable)"),
-    Option("Jobs", int, 2, "parallel processes"),
     flag("Quick", 0, "quick profile: 2 sequences, 16 pictures, 2 rate points per configuration"),
     flag("MeasureSpeed", 1, "measure encoder / decoder speed and peak memory on the embedded clip"),
-    flag("Progress", 1, "progress bar"),
 ]
 QUICK = {"Sequences": "ctc01_lp_d6,ctc04_hdtf_aoc", "Frames": 16, "BaseLayerQPs": "44,50",
          "AnimationIntraQPs": "22,32", "AnchorQPs": "37,45"}
 
 
+def ctc_options(values: dict, metrics: list[str], configs: list[str], anchors: list[str]) -> dict:
+    """The run description of EvalApp.ctc from the cfg values (every check that needs no picture)."""
+    from CommonLib.errors import ConfigError
+    from EncoderLib.base_layer_settings import BaseLayerSettings
+    from EncoderLib.jvet_encoder import jvet_encoder
+    for name in ("HdacHfModel", "HdacPlusModel"):
+        if not os.path.isfile(resolve_resource(values[name])):
+            raise ConfigError(f"{name} '{values[name]}' does not exist")
+    base_qps = int_list("BaseLayerQPs", values["BaseLayerQPs"])
+    intra_qps = int_list("IntraQPs", values["IntraQPs"])
+    if len(intra_qps) == 1:
+        intra_qps *= len(base_qps)
+    if len(intra_qps) != len(base_qps):
+        raise ConfigError(f"IntraQPs has {len(intra_qps)} values for {len(base_qps)} BaseLayerQPs")
+    x265 = BaseLayerSettings("x265", x265_preset=values["X265Preset"], x265_params=values["X265Params"],
+                             picture_hash=0)
+    base_layers = {}
+    for name in [b for b in values["BaseLayerEncoders"].split(",") if b]:
+        if name == "x265":
+            base_layers[name] = x265
+        elif name == "hm":
+            base_layers["HM"] = BaseLayerSettings("hm", hm_encoder=values["HmEncoder"], hm_cfg=values["HmEncoderCfg"],
+                                                  picture_hash=0)
+            base_layers["HM"].jvet_encoder()
+        else:
+            raise ConfigError(f"BaseLayerEncoders: '{name}' is not x265 or hm")
+    anchor_encoders = {}
+    for a in anchors:
+        anchor_encoders[a] = jvet_encoder(a, values[f"{a.capitalize()}Encoder"],
+                                          values[f"{a.capitalize()}EncoderCfg"]) if a in ("HM", "VTM") else None
+    return dict(base_qps=base_qps, intra_qps=intra_qps, base_layers=base_layers, animation_base_layer=x265,
+                animation_intra_qps=int_list("AnimationIntraQPs", values.get("AnimationIntraQPs", "22"),
+                                             allow_empty=True),
+                anchor_qps=int_list("AnchorQPs", values.get("AnchorQPs", "37")), anchors=anchor_encoders,
+                x265_anchor=(values.get("X265AnchorPreset", "medium"), values.get("X265AnchorParams", "")),
+                hf_model=values["HdacHfModel"], plus_model=values["HdacPlusModel"], frames=values["Frames"],
+                metrics=metrics, out_dir=values["OutputDir"], jobs=max(1, values["Jobs"]), configs=configs)
+
+
+def _sequences(values):
+    from CommonLib.sequence_list import read_sequence_list
+    names = [n for n in values["Sequences"].split(",") if n]
+    return read_sequence_list(resolve_resource(values["SequenceList"]), "test", names)
+
+
+def run_gates_cmd(cfg) -> int:
+    from CommonLib.files import write_text
+    from EvalApp.ctc import run_ctc
+    from EvalApp.gates import gates_table
+    values = cfg.as_dict()
+    metrics = [m for m in cfg.Metrics.split(",") if m]
+    opts = ctc_options(values, metrics, ["HDAC-HF", "HDAC+"], [])
+    results = run_ctc(_sequences(values), opts, bool(cfg.Progress))
+    table = gates_table(results)
+    write_text(os.path.join(cfg.OutputDir, "gates.md"), table, "gates table")
+    print(table)
+    return 0
 
 
 def run_ctc_cmd(cfg) -> int:
@@ -86,41 +125,32 @@ def run_ctc_cmd(cfg) -> int:
     import subprocess
 
     from CommonLib.errors import ConfigError
-    from CommonLib.sequence_list import read_sequence_list
-    from EvalApp.ctc import run_ctc
-    from EvalApp.report import bd_table, markdown_bd, plot_rd, write_bd_csv, write_points_csv
+    from EvalApp.anchor import ANCHORS
+    from EvalApp.ctc import METRICS, metric_functions, run_ctc
+    from EvalApp.report import write_report
     values = cfg.as_dict()
     if cfg.Quick:
-        for k, v in QUICK.items():
-            values[k] = v
+        values.update(QUICK)
         if cfg.OutputDir == "results/ctc":
             values["OutputDir"] = "results/ctc_quick"
     metrics = [m for m in values["Metrics"].split(",") if m]
-    from EvalApp.ctc import METRICS, metric_functions
     bad = [m for m in metrics if m not in METRICS]
     if bad:
         raise ConfigError(f"unknown metric(s) {bad} (choose from {', '.join(METRICS)})")
     weights = {k: values[k] for k in ("Vgg19Weights", "Vgg16Weights", "LpipsWeights", "DistsWeights")}
     metric_functions(metrics, weights)       # fails early, with a clear message, on a missing weight file
-    opts = dict(base_qps=int_list("BaseLayerQPs", values["BaseLayerQPs"]), intra_qp=values["IntraQP"],
-                animation_intra_qps=int_list("AnimationIntraQPs", values["AnimationIntraQPs"]),
-                anchor_qps=int_list("AnchorQPs", values["AnchorQPs"]), hf_model=values["HdacHfModel"],
-                plus_model=values["HdacPlusModel"], frames=values["Frames"], metrics=metrics,
-                out_dir=values["OutputDir"], jobs=max(1, values["Jobs"]), weights=weights)
-    for name in ("HdacHfModel", "HdacPlusModel"):
-        if not os.path.isfile(resolve_resource(values[name])):
-            raise ConfigError(f"{name} '{values[name]}' does not exist")
-    names = [n for n in values["Sequences"].split(",") if n]
-    seqs = read_sequence_list(resolve_resource(values["SequenceList"]), "test", names)
+    configs = [c for c in values["Configs"].split(",") if c]
+    unknown = [c for c in configs if c not in ("HDAC-HF", "HDAC+", "Animation-only")]
+    anchors = [a for a in values["Anchors"].split(",") if a]
+    unknown += [a for a in anchors if a not in ANCHORS]
+    if unknown:
+        raise ConfigError(f"unknown configuration(s) {unknown} (Configs: HDAC-HF, HDAC+, Animation-only; "
+                          f"Anchors: {', '.join(ANCHORS)})")
+    opts = ctc_options(values, metrics, configs, anchors)
+    opts["weights"] = weights
+    seqs = _sequences(values)
     os.makedirs(opts["out_dir"], exist_ok=True)
     results = run_ctc(seqs, opts, bool(cfg.Progress))
-    out = opts["out_dir"]
-    write_points_csv(results, os.path.join(out, "points.csv"), metrics)
-    anchors = ["HEVC", "HDAC+", "Animation-only"]
-    table, seq_names, warnings = bd_table(results, "HDAC-HF", anchors, metrics, values["BdMethod"])
-    write_bd_csv(table, seq_names, metrics, os.path.join(out, "bd_rate_hdac_hf.csv"), "HDAC-HF")
-    plus_table, _, plus_warn = bd_table(results, "HDAC+", ["HEVC"], metrics, values["BdMethod"])
-    plots = plot_rd(results, metrics, out)
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
                                 cwd=os.path.dirname(os.path.abspath(__file__))).stdout.strip() or "unknown"
@@ -128,37 +158,32 @@ def run_ctc_cmd(cfg) -> int:
         commit = "unknown"
     speed = measure_speed() if values["MeasureSpeed"] else None
     meta = {"cfg": values, "commit": commit, "date": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-            "speed": speed}
-    with open(os.path.join(out, "meta.json"), "w") as f:
-        json.dump(meta, f, indent=1, default=str)
-    md = [f"# HDAC-HF common test conditions{' (quick profile)' if cfg.Quick else ''}", "",
-          f"Software commit `{commit}`; {len(seq_names)} sequences, up to {opts['frames']} pictures each; "
-          f"metrics {', '.join(metrics)}; BD method {values['BdMethod']}. cfg: `meta.json`; all points: "
-          "`points.csv`; BD-rates: `bd_rate_hdac_hf.csv`.", "",
-          "HDAC-HF and HDAC+: key picture at IntraQP " + str(opts["intra_qp"]) + ", base-layer QPs "
-          + ", ".join(map(str, opts["base_qps"])) + "; rate = every byte of the bitstream. Animation-only: the "
-          "HDAC-HF model without fusion, key-picture QPs " + ", ".join(map(str, opts["animation_intra_qps"]))
-          + "; rate = key pictures + GFV SEI. HEVC: x265 low-delay P with HM's QP cascade, QPs "
-          + ", ".join(map(str, opts["anchor_qps"])) + ".", "", "## BD-rates", "",
-          markdown_bd(table, seq_names, metrics, "HDAC-HF"), "", markdown_bd(plus_table, seq_names, metrics, "HDAC+")]
-    if warnings or plus_warn:
-        md += ["", "Warnings:", ""] + [f"* {w}" for w in warnings + plus_warn]
-    md += ["", "## Rate points", "", "| config | sequence | rate point | kbps | " +
-           " | ".join(metrics) + " |", "|---|---|---|---|" + "---|" * len(metrics)]
-    for r in sorted(results, key=lambda r: (r["sequence"], r["config"], r["kbps"])):
-        md.append(f"| {r['config']} | {r['sequence']} | {r['rate_point']} | {r['kbps']:.2f} | " +
-                  " | ".join(f"{r[m]:.4f}" for m in metrics) + " |")
-    if speed:
-        md += ["", "## Speed and memory (256x256, this machine)", "", "| app | pictures/s | peak memory (MiB) |",
-               "|---|---|---|"] + [f"| {k} | {v['fps']:.2f} | {v['peak_mib']:.0f} |" for k, v in speed.items()]
-    md += ["", "## RD curves", ""] + [f"![{os.path.basename(p)}]({os.path.basename(p)})" for p in plots]
-    with open(os.path.join(out, "report.md"), "w") as f:
-        f.write("\n".join(md) + "\n")
-    print(markdown_bd(table, seq_names, metrics, "HDAC-HF").split("\n\nPer sequence")[0])
-    for w in warnings:
-        print(f"EvalApp: warning: {w}", file=sys.stderr)
-    print(f"EvalApp: report written to {os.path.join(out, 'report.md')}")
+            "speed": speed,
+            "base_layers": {k: v.identity() for k, v in opts["base_layers"].items()},
+            "anchors": {k: (v.identity() if v is not None else "x265") for k, v in opts["anchors"].items()}}
+    summary = write_report(results, values, metrics, meta, opts["out_dir"], ctc_description(opts, values))
+    print(summary)
+    print(f"EvalApp: report written to {os.path.join(opts['out_dir'], 'report.md')}")
     return 0
+
+
+def ctc_description(opts, values) -> list[str]:
+    """The report's paragraph on how every configuration was coded."""
+    pairs = ", ".join(f"{q}/{i}" for q, i in zip(opts["base_qps"], opts["intra_qps"]))
+    lines = [f"HDAC-HF and HDAC+: (BaseLayerQP/IntraQP) {pairs}; rate = every byte of the bitstream; base layers: "
+             + "; ".join(f"{k}: {v.describe()}" for k, v in opts["base_layers"].items()) + "."]
+    if "Animation-only" in opts["configs"]:
+        lines.append("Animation-only: the HDAC-HF model without fusion, key-picture QPs "
+                     + ", ".join(map(str, opts["animation_intra_qps"])) + "; rate = key pictures + GFV SEI.")
+    for a, enc in opts["anchors"].items():
+        qps = ", ".join(map(str, opts["anchor_qps"]))
+        if enc is None:
+            lines.append(f"x265 (not the JVET anchor): constant-QP low-delay P with HM's QP cascade (one zone per "
+                         f"picture), ref=4, preset {opts['x265_anchor'][0]}, QPs {qps}.")
+        else:
+            lines.append(f"{a}: {os.path.basename(enc.binary)} -c {os.path.basename(enc.cfg_file)} (IntraPeriod -1, "
+                         f"the cfg's IntraQPOffset), QPs {qps}.")
+    return [" ".join(lines)]
 
 
 def measure_speed() -> dict:

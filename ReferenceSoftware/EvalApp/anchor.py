@@ -20,11 +20,13 @@ from fractions import Fraction
 
 import numpy as np
 
+from CommonLib.access_units import split_access_units
 from CommonLib.base_layer_decoder import BaseLayerDecoder
 from CommonLib.metrics import ms_ssim_y, psnr_y
 from CommonLib.video_io import VideoReader, YuvPicture
 from EncoderLib.base_layer_encoder import X265BaseLayerEncoder
 from EncoderLib.qp_cascade import lowdelay_p_qps
+from EvalApp.bit_breakdown import PARTS, access_unit_bits
 
 __all__ = ["ANCHORS", "ANCHOR_LABEL", "x265_anchor_identity", "code_anchor_point", "hm_lowdelay_p_qps"]
 
@@ -42,7 +44,7 @@ def hm_lowdelay_p_qps(num: int, qp: int) -> list[int]:
 def x265_anchor_identity(preset: str, params: str) -> dict:
     import av
     return {"encoder": "x265", "preset": preset, "params": ":".join(p for p in (X265_ANCHOR_PARAMS, params) if p),
-            "ffmpeg": av.library_versions.get("libavcodec")}
+            "libavcodec": ".".join(map(str, av.library_versions.get("libavcodec", ())))}
 
 
 def _measure(pictures, sources, metrics) -> list[list[float]]:
@@ -51,20 +53,20 @@ def _measure(pictures, sources, metrics) -> list[list[float]]:
 
 
 def _x265_pictures(seq, reader, n, rate, qp, preset, params):
-    """x265 bitstream bytes and decoded pictures of the first n pictures."""
+    """x265 bitstream and decoded pictures of the first n pictures."""
     enc = X265BaseLayerEncoder(reader.info.width, reader.info.height, rate, qp, qp, 0, picture_hash=0, preset=preset,
                                extra_params=":".join(p for p in (X265_ANCHOR_PARAMS, params) if p),
                                picture_qps=hm_lowdelay_p_qps(n, qp))
     dec = BaseLayerDecoder("hevc")
-    bits, pics = 0, []
+    data, pics = [], []
     for p in reader.frames(0, n):
         for au in enc.encode(p):
-            bits += 8 * len(au)
+            data.append(au)
             pics += dec.decode(au)
     for au in enc.flush():
-        bits += 8 * len(au)
+        data.append(au)
         pics += dec.decode(au)
-    return bits, pics + dec.flush()
+    return b"".join(data), pics + dec.flush()
 
 
 def _jvet_pictures(encoder, reader, n, rate, qp):
@@ -80,7 +82,7 @@ def _jvet_pictures(encoder, reader, n, rate, qp):
     per = w * h * 3 // 2
     if raw.size != n * per:
         raise ValueError(f"{encoder.codec_name} reconstruction has {raw.size} bytes, expected {n * per}")
-    return 8 * len(data), [YuvPicture.from_packed(raw[i * per:(i + 1) * per], w, h) for i in range(n)]
+    return data, [YuvPicture.from_packed(raw[i * per:(i + 1) * per], w, h) for i in range(n)]
 
 
 def code_anchor_point(seq: dict, anchor: str, qp: int, frames: int = 0, metrics=None, jvet_encoder=None,
@@ -92,19 +94,23 @@ def code_anchor_point(seq: dict, anchor: str, qp: int, frames: int = 0, metrics=
     metrics = metrics or {}
     t0 = time.time()
     if anchor == "x265":
-        bits, pics = _x265_pictures(seq, reader, n, rate, qp, x265_preset, x265_params)
-        identity = x265_anchor_identity(x265_preset, x265_params)
+        data, pics = _x265_pictures(seq, reader, n, rate, qp, x265_preset, x265_params)
+        identity, codec = x265_anchor_identity(x265_preset, x265_params), "hevc"
     else:
-        bits, pics = _jvet_pictures(jvet_encoder, reader, n, rate, qp)
-        identity = jvet_encoder.identity()
+        data, pics = _jvet_pictures(jvet_encoder, reader, n, rate, qp)
+        identity, codec = jvet_encoder.identity(), jvet_encoder.codec
     dt = time.time() - t0
+    parts = {p: 0 for p in PARTS}
+    for au in split_access_units(data, codec):
+        access_unit_bits(au, parts)
+    bits = 8 * len(data)
     sources = [p.to_rgb() for p in reader.frames(0, n)]
     if len(pics) != n:
         raise ValueError(f"{anchor} anchor: {len(pics)} pictures decoded, {n} coded")
     a = np.array(_measure(pics, sources, metrics))
     res = {"sequence": seq["name"], "codec": anchor, "qp": qp, "frames": n, "kbps": bits / (n / float(rate)) / 1000,
            "psnr_y": float(a[:, 0].mean()), "ms_ssim_y": float(a[:, 1].mean()), "encode_fps": n / dt,
-           "anchor_encoder": identity}
+           "anchor_encoder": identity, "bits": parts, "seconds": n / float(rate)}
     for j, k in enumerate(metrics):
         res[k] = float(a[:, 2 + j].mean())
     return res

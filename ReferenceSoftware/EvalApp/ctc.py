@@ -1,15 +1,18 @@
 """Common test conditions: every configuration at every rate point on every sequence.
 
-Configurations (brief section 5, issue "Evaluation"):
+Configurations (doc/software_manual.md section 7):
 
-* ``HDAC-HF``        the HDAC-HF model, base-layer QPs (rate: the whole bitstream);
-* ``HDAC+``          the HDAC+ model (no HF shuttling), same points;
-* ``Animation-only`` the HDAC-HF model without base-layer fusion, key-picture QPs as
-                     rate points (rate: key pictures + GFV SEI; the base-layer P
-                     pictures are not needed by such a decoder);
-* ``HEVC``           x265 low-delay P with HM's QP cascade (EvalApp.anchor).
+* ``HDAC-HF x265``, ``HDAC-HF HM``  the HDAC-HF model on an x265 / HM base layer, rate points
+  (BaseLayerQP, IntraQP) (rate: the whole bitstream);
+* ``HDAC+ x265``, ``HDAC+ HM``      the HDAC+ model (no HF shuttling), same points;
+* ``Animation-only``                the HDAC-HF model without base-layer fusion, key-picture QPs as
+  rate points (rate: key pictures + GFV SEI; the base-layer P pictures are not needed by such a
+  decoder);
+* anchors ``HM``, ``VTM``, ``x265`` (EvalApp.anchor).
 
-Each finished point is a JSON file in ``<OutputDir>/points``; a rerun skips it.
+Each finished point is a JSON file in ``<OutputDir>/points``; a rerun reuses a stored point only when
+it was made the same way: same model (SHA-256), base-layer settings (for HM: its binary's and cfg's
+SHA-256), key-picture QP and metrics; for anchors the same binary and cfg (or x265 settings).
 """
 from __future__ import annotations
 
@@ -20,10 +23,11 @@ from concurrent.futures import ProcessPoolExecutor
 from tqdm import tqdm
 
 from CommonLib.app_config import resolve_resource
-from CommonLib.files import sha256_file
-
+from CommonLib.files import sha256_file, write_json
 
 METRICS = ("psnr_y", "ms_ssim_y", "fsim", "msvgg", "lpips", "dists")
+MODEL_CONFIGS = ("HDAC-HF", "HDAC+")
+ANIMATION = "Animation-only"
 
 
 def metric_functions(names, weights: dict | None = None):
@@ -40,23 +44,40 @@ def metric_functions(names, weights: dict | None = None):
     return {k: table[k] for k in names if k in table}
 
 
+def config_name(model_config: str, base_layer: str) -> str:
+    """'HDAC-HF' on base layer 'x265' -> 'HDAC-HF x265'."""
+    return f"{model_config} {base_layer}"
+
+
 def plan_points(seqs, opts) -> list[dict]:
-    """Every (configuration, sequence, rate point); ``opts['configs']`` may restrict the configurations."""
+    """Every (configuration, sequence, rate point) of ``opts``.
+
+    opts: base_qps, intra_qps (one per base QP), animation_intra_qps, anchor_qps, hf_model, plus_model,
+    frames, out_dir, configs (model configurations and/or 'Animation-only'), base_layers (name ->
+    BaseLayerSettings), anchors (name -> JvetEncoder, or None for x265), x265_anchor (preset, params)."""
     pts = []
+    models = {"HDAC-HF": opts["hf_model"], "HDAC+": opts["plus_model"]}
     for s in seqs:
-        for qp in opts["base_qps"]:
-            pts.append(dict(config="HDAC-HF", seq=s, model=opts["hf_model"], qp=qp, intra_qp=opts["intra_qp"], fusion=True))
-            pts.append(dict(config="HDAC+", seq=s, model=opts["plus_model"], qp=qp, intra_qp=opts["intra_qp"], fusion=True))
-        for iqp in opts["animation_intra_qps"]:
-            pts.append(dict(config="Animation-only", seq=s, model=opts["hf_model"], qp=51, intra_qp=iqp, fusion=False))
-        for qp in opts["anchor_qps"]:
-            pts.append(dict(config="HEVC", seq=s, qp=qp))
-    wanted = opts.get("configs")
-    if wanted:
-        pts = [p for p in pts if p["config"] in wanted]
+        for mc in MODEL_CONFIGS:
+            if mc not in opts["configs"]:
+                continue
+            for bl_name, bl in opts["base_layers"].items():
+                for qp, iqp in zip(opts["base_qps"], opts["intra_qps"]):
+                    pts.append(dict(kind="hdac", config=config_name(mc, bl_name), seq=s, model=models[mc], qp=qp,
+                                    intra_qp=iqp, fusion=True, base_layer=bl, rate_point=qp))
+        if ANIMATION in opts["configs"]:
+            for iqp in opts["animation_intra_qps"]:
+                pts.append(dict(kind="hdac", config=ANIMATION, seq=s, model=opts["hf_model"], qp=51, intra_qp=iqp,
+                                fusion=False, base_layer=opts["animation_base_layer"], rate_point=iqp))
+        for name, enc in opts["anchors"].items():
+            for qp in opts["anchor_qps"]:
+                pts.append(dict(kind="anchor", config=name, seq=s, qp=qp, encoder=enc, rate_point=qp,
+                                x265=opts.get("x265_anchor", ("medium", ""))))
     for p in pts:
-        rp = p["qp"] if p["config"] != "Animation-only" else p["intra_qp"]
-        p["file"] = os.path.join(opts["out_dir"], "points", f"{p['seq']['name']}_{p['config']}_{rp}_f{opts['frames']}.json")
+        tag = p["config"].replace(" ", "_")
+        iq = f"_i{p['intra_qp']}" if p["kind"] == "hdac" and p["config"] != ANIMATION else ""
+        p["file"] = os.path.join(opts["out_dir"], "points", f"{p['seq']['name']}_{tag}_{p['rate_point']}{iq}"
+                                 f"_f{opts['frames']}.json")
     return pts
 
 
@@ -64,24 +85,19 @@ def run_point(p, frames, metric_names, weights=None, threads=1) -> dict:
     import torch
     torch.set_num_threads(threads)
     metrics = metric_functions(metric_names, weights)
-    if p["config"] == "HEVC":
-        from EvalApp.anchor import code_hevc_anchor_point
-        res = code_hevc_anchor_point(p["seq"], p["qp"], frames,
-                                     {k: f for k, f in metrics.items() if k not in ("psnr_y", "ms_ssim_y")})
-        res["rate_point"] = p["qp"]
+    extra = {k: f for k, f in metrics.items() if k not in ("psnr_y", "ms_ssim_y")}
+    if p["kind"] == "anchor":
+        from EvalApp.anchor import code_anchor_point
+        res = code_anchor_point(p["seq"], "x265" if p["encoder"] is None else p["config"], p["qp"], frames, extra,
+                                p["encoder"], *p["x265"])
     else:
         from EvalApp.coding_point import code_hdac_point
         res = code_hdac_point(p["seq"], resolve_resource(p["model"]), p["qp"], p["intra_qp"], frames,
-                              fusion=p["fusion"],
-                              metrics={k: f for k, f in metrics.items() if k not in ("psnr_y", "ms_ssim_y")})
-        if p["config"] == "Animation-only":
+                              fusion=p["fusion"], metrics=extra, base_layer=p["base_layer"])
+        if p["config"] == ANIMATION:
             res["kbps_bitstream"], res["kbps"] = res["kbps"], res["kbps_animation"]
-        res["rate_point"] = p["qp"] if p["config"] != "Animation-only" else p["intra_qp"]
-    res["config"] = p["config"]
-    tmp = p["file"] + ".part"
-    with open(tmp, "w") as f:
-        json.dump(res, f, indent=1)
-    os.replace(tmp, p["file"])
+    res["rate_point"], res["config"] = p["rate_point"], p["config"]
+    write_json(p["file"], res, "CTC point")
     return res
 
 
@@ -89,34 +105,57 @@ def _run(args):
     return run_point(*args)
 
 
-def _stored_point(p, model_sha: dict, metrics=()):
-    """The stored result of a point, or None when absent, made with another model than the cfg's, or
-    without one of the metrics asked for (e.g. a point of ``EvalApp gates``, which measures no FSIM)."""
+class _Identities:
+    """SHA-256 of model files and identities of encoders, computed once per run."""
+
+    def __init__(self):
+        self.cache = {}
+
+    def model(self, path):
+        path = resolve_resource(path)
+        if path not in self.cache:
+            self.cache[path] = sha256_file(path) if os.path.isfile(path) else None
+        return self.cache[path]
+
+    def of(self, key, make):
+        if key not in self.cache:
+            self.cache[key] = make()
+        return self.cache[key]
+
+
+def _stored_point(p, ids: _Identities, metrics=()):
+    """The stored result of a point, or None when absent or made otherwise than the cfg says (another model,
+    base layer, key-picture QP or encoder) or without one of the metrics asked for (e.g. a point of
+    ``EvalApp gates``, which measures no FSIM) or without the bit breakdown."""
     if not os.path.exists(p["file"]):
         return None
     with open(p["file"]) as f:
         res = json.load(f)
-    if any(m not in res for m in metrics):
+    if any(m not in res for m in list(metrics) + ["bits"]):
         return None
-    if p["config"] != "HEVC":
-        path = resolve_resource(p["model"])
-        if path not in model_sha:
-            model_sha[path] = sha256_file(path) if os.path.isfile(path) else None
-        if res.get("model_sha256") != model_sha[path]:
-            return None
-    return res
+    if p["kind"] == "anchor":
+        if p["encoder"] is None:
+            from EvalApp.anchor import x265_anchor_identity
+            want = ids.of(("x265",) + tuple(p["x265"]), lambda: x265_anchor_identity(*p["x265"]))
+        else:
+            want = ids.of(id(p["encoder"]), p["encoder"].identity)
+        return res if res.get("anchor_encoder") == want else None
+    if res.get("model_sha256") != ids.model(p["model"]) or res.get("intra_qp") != p["intra_qp"]:
+        return None
+    bl = p["base_layer"]
+    return res if res.get("base_layer") == ids.of(id(bl), bl.identity) else None
 
 
 def run_ctc(seqs, opts, progress=True) -> list[dict]:
     os.makedirs(os.path.join(opts["out_dir"], "points"), exist_ok=True)
     pts = plan_points(seqs, opts)
-    model_sha = {}
-    stored = [_stored_point(p, model_sha, opts["metrics"]) for p in pts]
+    ids = _Identities()
+    stored = [_stored_point(p, ids, opts["metrics"]) for p in pts]
     done = [r for r in stored if r is not None]
     todo = [(p, opts["frames"], opts["metrics"], opts.get("weights")) for p, r in zip(pts, stored) if r is None]
-    # sequence by sequence (a run stopped early leaves whole sequences), the slow HDAC points first
+    # sequence by sequence (a run stopped early leaves whole sequences), the slow model points first
     order = {s["name"]: i for i, s in enumerate(seqs)}
-    todo.sort(key=lambda t: (order[t[0]["seq"]["name"]], t[0]["config"] == "HEVC"))
+    todo.sort(key=lambda t: (order[t[0]["seq"]["name"]], t[0]["kind"] == "anchor"))
     with tqdm(total=len(pts), initial=len(done), desc="CTC points", disable=not progress) as bar:
         if opts["jobs"] > 1 and len(todo) > 1:
             with ProcessPoolExecutor(opts["jobs"]) as ex:

@@ -9,12 +9,11 @@ HDAC-HF and HDAC+ points it needs, into the same resumable points folder, and
 from __future__ import annotations
 
 
-
 def gates_table(results) -> str:
     """Markdown table: per sequence / model / QP, generated vs base layer, and averages."""
     lines = ["| sequence | model | QP | kbps | PSNR-Y gen | PSNR-Y base | gain dB | MS-SSIM gen | MS-SSIM base |",
              "|---|---|---|---|---|---|---|---|---|"]
-    results = [r for r in results if r["config"] in ("HDAC-HF", "HDAC+")]
+    results = [r for r in results if r["config"].startswith(("HDAC-HF", "HDAC+"))]
     key = lambda r: (r["config"], r["base_qp"], r["sequence"])
     for r in sorted(results, key=key):
         lines.append(f"| {r['sequence']} | {r['config']} ({r['model']}) | {r['base_qp']} | {r['kbps']:.2f} | {r['psnr_y']:.3f} | "

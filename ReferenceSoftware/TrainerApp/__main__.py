@@ -68,7 +68,7 @@ def run(cfg) -> int:
     from CommonLib.network.model_file import save_model
     from TrainerApp.trainer import Trainer, validate
     from CommonLib.sequence_list import read_sequence_list
-    from TrainerApp.training_data import prepare_clips
+    from TrainingLib.training_data import prepare_clips
 
     if cfg.Threads:
         torch.set_num_threads(cfg.Threads)

@@ -21,7 +21,7 @@ from CommonLib.network.hdac_hf import HdacHfModel
 from CommonLib.network.model_file import load_model, save_model
 from TrainerApp.losses import (PatchDiscriminator, Vgg19Features, equivariance_loss, lsgan_discriminator_loss,
                               lsgan_generator_loss, reconstruction_loss, vgg19_perceptual)
-from TrainerApp.training_data import ClipCache, PairSampler, key_target_pairs
+from TrainingLib.training_data import ClipCache, PairSampler, key_target_pairs
 
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:
@@ -62,7 +62,7 @@ class Trainer:
         self.model = self.model.to(memory_format=self.memory_format)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.LearningRate, betas=(0.5, 0.999))
         if cfg.DataOnDevice:
-            from TrainerApp.device_sampler import DevicePairSampler
+            from TrainingLib.device_sampler import DevicePairSampler
             self.sampler = DevicePairSampler(train_clips, qps, cfg.Seed, self.device)
         else:
             self.sampler = PairSampler(train_clips, qps, cfg.Seed)

@@ -1,4 +1,4 @@
-"""Exact integer 2-D convolution computed with float32 convolutions (doc clause 2.3).
+"""Exact integer 2-D convolution computed with float32 convolutions (doc/integer_decoding_process.md clause 2.4).
 
 The normative result of a convolution is the exact integer sum
 sum_k w[k] x[k] (plus the bias, added in int64). This module computes it

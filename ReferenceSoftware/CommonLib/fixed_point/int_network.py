@@ -274,5 +274,5 @@ class IntegerHdacHf:
         return s.clamp(self.amin, self.amax).float(), qs
 
     def exactness_report(self) -> dict:
-        """Per layer: does the float32 evaluation satisfy the 2^24 bound (doc clause 2.3)?"""
+        """Per layer: does the float32 evaluation satisfy the 2^24 bound (doc/integer_decoding_process.md clause 2.4)?"""
         return {n: l.exactness_ok() for n, l in self.L.items() if isinstance(l, IntConv)}

@@ -1,4 +1,5 @@
-"""Dense motion generator (decoder side, normative): brief section 2.
+"""Dense motion generator (decoder side; the float twin of the normative integer process of
+doc/integer_decoding_process.md clause 6): brief section 2.
 
 From the key picture and the key / target keypoints it predicts the dense
 backward flow F_{r->t} (B, h, w, 2) and the occlusion map O_{r->t} (B, 1, h, w)

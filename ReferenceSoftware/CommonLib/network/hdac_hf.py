@@ -1,8 +1,9 @@
 """The decoder-side HDAC-HF network: dense motion generator + generator.
 
 ``HdacHfModel`` bundles the keypoint detector (encoder side) with the
-decoder-side ``HdacHfDecoderNet`` so that one model file carries both; the
-decoder library only calls :meth:`HdacHfModel.generate`.
+decoder-side dense motion network and generator, so that one float model file carries all three.
+This is the float network (training, and ``--FloatInference``, non-normative); the normative
+decoding process is its integer twin, CommonLib.fixed_point.int_network.
 """
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from CommonLib.network.hdac_hf import HdacHfModel
-from TrainerApp.training_data import key_target_pairs
+from TrainingLib.training_data import key_target_pairs
 
 
 def _tensor(a):

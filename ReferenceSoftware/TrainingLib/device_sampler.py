@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from CommonLib.colour import CB_TO_B, CB_TO_G, CR_TO_G, CR_TO_R, ROUND, SHIFT, Y_SCALE
-from TrainerApp.training_data import QP_LOSS_WEIGHT, ClipCache, PairSampler
+from TrainingLib.training_data import QP_LOSS_WEIGHT, ClipCache, PairSampler
 
 
 def upsample_chroma_torch(c: torch.Tensor) -> torch.Tensor:
