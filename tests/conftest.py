@@ -51,3 +51,22 @@ def tiny_model_file(tmp_path_factory, tiny_float_model_file, example_clip):
     """The integer model of ``tiny_float_model_file`` (what bitstreams name)."""
     return convert_for_tests(tiny_float_model_file, str(tmp_path_factory.mktemp("imodel") / "tiny.hfim"),
                              example_clip)
+
+
+JVET_TOOLS = os.path.join(SHARED, "jvet-tools")
+
+
+@pytest.fixture(scope="session")
+def jvet_tools(tmp_path_factory):
+    """The JVET reference codecs of ../shared/jvet-tools (HM 18.0, VTM 23.13, VVenC), unpacked by its
+    install.sh into a temporary folder: {'dir', 'bin' (name -> path), 'cfg' (name -> path)}."""
+    import subprocess
+    if not os.path.isfile(os.path.join(JVET_TOOLS, "install.sh")):
+        pytest.skip("needs ../shared/jvet-tools (the JVET reference codecs)")
+    d = str(tmp_path_factory.mktemp("jvet-tools"))
+    out = subprocess.run(["bash", os.path.join(JVET_TOOLS, "install.sh"), d], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    binaries = {n: os.path.join(d, "bin", n) for n in os.listdir(os.path.join(d, "bin"))}
+    cfgs = {n: os.path.join(d, "cfg", n) for n in os.listdir(os.path.join(d, "cfg"))}
+    return {"dir": d, "bin": binaries, "cfg": cfgs}

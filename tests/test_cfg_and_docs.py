@@ -46,3 +46,13 @@ def test_every_option_is_in_the_software_manual(options):
 def test_ctc_cfg_parses():
     cfg = parse_args(CTC_OPTIONS, ["-c", os.path.join(ROOT, "cfg", "ctc.yaml")], "EvalApp ctc")
     assert cfg.BaseLayerQPs == "44,46,48,50" and cfg.Metrics == "psnr_y,ms_ssim_y,fsim"
+
+
+def test_the_manual_option_tables_are_generated_from_the_option_definitions():
+    """doc/software_manual.md holds exactly the tables tools/option_tables.py makes (regenerate: --write)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("option_tables", os.path.join(ROOT, "tools", "option_tables.py"))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    manual = open(os.path.join(ROOT, "doc", "software_manual.md")).read()
+    assert tool.replace_in(manual) == manual

@@ -69,6 +69,8 @@ def _convert(opt: Option, value, origin: str):
     try:
         if value is None and opt.default is None:
             return None
+        if opt.type is str and isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)              # a one-value list option written as a YAML number, e.g. IntraQPs: 27
         if opt.type is str and not isinstance(value, str):
             raise ValueError("expected a string")
         if opt.type is int and (isinstance(value, bool) or (isinstance(value, float) and not value.is_integer())):
