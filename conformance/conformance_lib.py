@@ -34,11 +34,16 @@ def model_path(stream: dict) -> str:
     return ""
 
 
-def decode_md5s(bitstream: str, model_file: str = "") -> list[tuple[str, str, str]]:
+def gfv_syntax(stream: dict) -> str:
+    """The GFV SEI syntax version of a stream (streams.yaml ``gfv_syntax``; default vtm)."""
+    return stream.get("gfv_syntax", "vtm")
+
+
+def decode_md5s(bitstream: str, model_file: str = "", syntax: str = "vtm") -> list[tuple[str, str, str]]:
     """Per picture (type, MD5 of the output picture's R,G,B planes, MD5 of the decoded base-layer Y,Cb,Cr planes)."""
     from CommonLib.picture_hash_sei import md5_planes
     from DecoderLib.decoder import HdacHfDecoder, read_bitstream
-    dec = HdacHfDecoder("hevc", model_file, True)
+    dec = HdacHfDecoder("hevc", model_file, True, gfv_syntax=syntax)
     out = []
     for pic in dec.decode(read_bitstream(bitstream)):
         kind = "K" if pic.out.is_key else ("F" if pic.out.fusion else "A")
@@ -58,11 +63,8 @@ def read_md5_file(path: str) -> list[tuple[str, str, str]]:
 
 
 def write_md5_file(path: str, rows, header: str) -> None:
-    tmp = path + ".part"
-    with open(tmp, "w") as f:
-        f.write(header)
-        f.write("# picture type(K key / F fused / A animation-only) md5(R,G,B of the output picture) "
-                "md5(Y,Cb,Cr of the decoded base-layer picture)\n")
-        for i, (kind, gen, base) in enumerate(rows):
-            f.write(f"{i} {kind} {gen} {base}\n")
-    os.replace(tmp, path)
+    from CommonLib.files import write_text
+    lines = [header, "# picture type(K key / F fused / A animation-only) md5(R,G,B of the output picture) "
+             "md5(Y,Cb,Cr of the decoded base-layer picture)\n"]
+    lines += [f"{i} {kind} {gen} {base}\n" for i, (kind, gen, base) in enumerate(rows)]
+    write_text(path, "".join(lines), "MD5 file")

@@ -21,7 +21,10 @@ import shlex
 import subprocess
 import sys
 
-from conformance_lib import BITSTREAMS, HERE, ROOT, load_streams, model_path, write_md5_file
+from conformance_lib import BITSTREAMS, HERE, ROOT, gfv_syntax, load_streams, model_path, write_md5_file
+
+GFV_SYNTAX_TEXT = {"vtm": "vtm (VTM 23.13, JVET-AM0334; doc/bitstream_syntax.md clause 3.1)",
+                   "hm18": "hm18 (HM 18.0's JVET_AJ0207_GFV; doc/bitstream_syntax.md clause 3.2)"}
 
 TINY_MODELS = {
     "conf_tiny_f1_sigmoid": dict(hf_filter="highpass8", output_mode="sigmoid", hf_order="filter_warp", seed=11),
@@ -71,7 +74,19 @@ def git_commit() -> str:
         return "unknown"
 
 
-def generate(stream: dict, commit: str) -> None:
+def base_layer_text(stream: dict, args: list[str]) -> str:
+    """What coded the base layer: x265 (PyAV) or HM (its binary's SHA-256 and cfg)."""
+    import av
+    if "--BaseLayerEncoder" in args and args[args.index("--BaseLayerEncoder") + 1] == "hm":
+        from CommonLib.files import sha256_file
+        from EncoderLib.jvet_encoder import jvet_encoder
+        e = jvet_encoder("HM", args[args.index("--HmEncoder") + 1])
+        return (f"HM TAppEncoder sha256 {sha256_file(e.binary)}, -c {os.path.basename(e.cfg_file)} "
+                f"(sha256 {sha256_file(e.cfg_file)})")
+    return f"x265 through PyAV {av.__version__}"
+
+
+def generate(stream: dict, commit: str, hm_encoder: str = "") -> None:
     import av
     from CommonLib.fixed_point.int_model_file import IntegerModelFile
     from CommonLib.app_config import resolve_resource
@@ -83,6 +98,13 @@ def generate(stream: dict, commit: str) -> None:
     name = stream["name"]
     model = model_path(stream) or resolve_resource(stream.get("model", DEFAULT_MODEL))
     args = [str(a) for a in stream["args"]]
+    syntax = gfv_syntax(stream)
+    if syntax != "vtm":
+        args += ["--GfvSeiSyntax", syntax]
+    if "--BaseLayerEncoder" in args and args[args.index("--BaseLayerEncoder") + 1] == "hm":
+        if not hm_encoder:
+            raise SystemExit(f"generate: error: {name} needs HM's TAppEncoder: give --hm-encoder PATH")
+        args += ["--HmEncoder", hm_encoder]
     bs = os.path.join(BITSTREAMS, f"{name}.bin")
     tmp = bs + ".tmp.bin"
     argv = ["-c", os.path.join(ROOT, "cfg", "encoder.yaml"), "--ModelFile", model, "-b", tmp, "-o", "", *args,
@@ -90,35 +112,37 @@ def generate(stream: dict, commit: str) -> None:
     if encoder_main(argv) != 0:
         raise SystemExit(f"generate: error: EncoderApp failed for {name}")
     # the decoder must reproduce the encoder's generated-picture MD5 SEIs where present
-    dec = HdacHfDecoder("hevc", model_path(stream), True)
+    dec = HdacHfDecoder("hevc", model_path(stream), True, gfv_syntax=syntax)
     for pic in dec.decode(read_bitstream(tmp)):
         if pic.md5_expected is not None and pic.md5 != pic.md5_expected:
             raise SystemExit(f"generate: error: {name} picture {pic.out.index}: decoder != encoder")
-    rows = decode_md5s(tmp, model_path(stream))
+    rows = decode_md5s(tmp, model_path(stream), syntax)
     os.replace(tmp, bs)
     imf = IntegerModelFile(model)
     data = open(bs, "rb").read()
     cmd = "python -m EncoderApp -c cfg/encoder.yaml " + \
         (f"--ModelFile {stream['model']} " if stream.get("model") else "") + \
-        f"-b {name}.bin " + " ".join(shlex.quote(a) for a in args)
+        f"-b {name}.bin " + " ".join(shlex.quote(a) if a != hm_encoder else "<TAppEncoder>" for a in args)
     kinds = "".join(r[0] for r in rows)
     desc = f"""Bitstream file name:   {name}.bin
 Specification:         HDAC-HF GFV SEI (doc/bitstream_syntax.md), integer decoding process
                        (doc/integer_decoding_process.md); base layer HEVC Main profile
 Features exercised:    {stream['features']}
+GFV SEI syntax:        {GFV_SYNTAX_TEXT[syntax]}
+Base layer:            {base_layer_text(stream, args)}
 Picture size:          256x256, 8 bit; output pictures R'G'B' 4:4:4 (MD5 per plane R, G, B)
 Frames:                {len(rows)} (K key / F fused / A animation-only: {kinds})
 Frame rate:            30 fps (embedded clip {DEFAULT_INPUT})
 Model:                 {imf.model_name}, integer model sha256 {imf.sha256}
                        ({stream.get('model', DEFAULT_MODEL)}; converted from float model sha256 {imf.source_model_sha256})
-Generating software:   HDAC-HF reference software 0.1.0, commit {commit}; x265 through PyAV {av.__version__}
+Generating software:   HDAC-HF reference software 0.1.0, commit {commit}
 Command line:          {cmd}
 Bitstream size:        {len(data)} bytes, MD5 {hashlib.md5(data).hexdigest()}
-Decoding:              python -m DecoderApp -b {name}.bin{' --ModelFile ' + stream['model'] if model_path(stream) else ''}
+Decoding:              python -m DecoderApp -b {name}.bin{' --ModelFile ' + stream['model'] if model_path(stream) else ''}{' --GfvSeiSyntax ' + syntax if syntax != 'vtm' else ''}
 MD5 file:              {name}.md5 (output and base-layer picture MD5 of every picture)
 """
-    with open(os.path.join(BITSTREAMS, f"{name}.txt"), "w") as f:
-        f.write(desc)
+    from CommonLib.files import write_text
+    write_text(os.path.join(BITSTREAMS, f"{name}.txt"), desc, "conformance description")
     write_md5_file(os.path.join(BITSTREAMS, f"{name}.md5"), rows,
                    f"# {name}: MD5s of the reference decoder's output (conformance/generate.py)\n")
     print(f"generate: {name}: {len(rows)} pictures, {len(data)} bytes")
@@ -129,6 +153,7 @@ def main(argv=None) -> int:
     ap.add_argument("--overwrite", action="store_true", help="replace existing bitstreams and MD5 files")
     ap.add_argument("--streams", default="", help="comma-separated stream names (default: all)")
     ap.add_argument("--make-models", action="store_true", help="(re)create the tiny conformance models")
+    ap.add_argument("--hm-encoder", default="", help="HM's TAppEncoder, for the streams with an HM base layer")
     a = ap.parse_args(argv)
     streams = load_streams(a.streams)
     import torch
@@ -150,7 +175,7 @@ def main(argv=None) -> int:
         return 1
     commit = git_commit()
     for s in streams:
-        generate(s, commit)
+        generate(s, commit, a.hm_encoder)
     return 0
 
 

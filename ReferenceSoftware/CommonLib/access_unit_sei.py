@@ -19,7 +19,7 @@ from CommonLib.picture_hash_sei import (is_generated_picture_md5, read_decoded_p
 from CommonLib.sei_message import (DECODED_PICTURE_HASH, GENERATIVE_FACE_VIDEO, USER_DATA_UNREGISTERED,
                                    parse_sei_nal_unit)
 
-__all__ = ["AccessUnitSei", "sei_header_trace", "skipped_payload_trace", "parse_access_unit_sei"]
+__all__ = ["AccessUnitSei", "gfv_syntax_trace", "sei_header_trace", "skipped_payload_trace", "parse_access_unit_sei"]
 
 
 @dataclass
@@ -30,6 +30,11 @@ class AccessUnitSei:
     skipped: list = field(default_factory=list)        # payloadTypes skipped
     gfv_nal_bits: int = 0                              # bits (start code included) of SEI NAL units with GFV
     gfv_payload_bits: int = 0                          # bits of the GFV SEI payloads themselves
+
+
+def gfv_syntax_trace(syntax: str) -> str:
+    """The first line of a trace: the GFV SEI syntax version it was written / parsed in."""
+    return f"=== GFV SEI syntax {syntax}"
 
 
 def sei_header_trace(trace, picture: int, payload_type: int, size: int) -> None:

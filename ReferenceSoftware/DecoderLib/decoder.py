@@ -23,7 +23,8 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from CommonLib import nal_unit as nu
-from CommonLib.access_unit_sei import parse_access_unit_sei
+from CommonLib.access_unit_sei import gfv_syntax_trace, parse_access_unit_sei
+from CommonLib.bit_io import trace_line
 from CommonLib.access_units import split_access_units
 from CommonLib.base_layer_decoder import BaseLayerDecoder
 from CommonLib.errors import BitstreamError, HdacError, InputError
@@ -102,6 +103,7 @@ class HdacHfDecoder:
     def decode(self, data: bytes):
         """Yields :class:`DecodedPicture` in output order."""
         aus = _split(data, self.codec)
+        trace_line(self.trace, gfv_syntax_trace(self.gfv_state.syntax))
         bl = BaseLayerDecoder(self.codec)
         qp_parser = SliceQpParser(self.trace) if self.codec == nu.HEVC else None
         pending = deque()
@@ -168,6 +170,7 @@ def parse_stream(data: bytes, codec: str = "hevc", gfv_syntax: str = "vtm", trac
     error, after the access units before it were traced."""
     aus = _split(data, codec)
     state = GfvState(gfv_syntax, check_range=False)
+    trace_line(trace, gfv_syntax_trace(gfv_syntax))
     qp_parser = SliceQpParser(trace) if codec == nu.HEVC else None
     out = ParsedStream()
     for au in aus:

@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from CommonLib import nal_unit as nu
-from CommonLib.access_unit_sei import parse_access_unit_sei, sei_header_trace, skipped_payload_trace
+from CommonLib.access_unit_sei import (gfv_syntax_trace, parse_access_unit_sei, sei_header_trace,
+                                       skipped_payload_trace)
 from CommonLib.access_units import split_access_units
 from CommonLib.base_layer_decoder import BaseLayerDecoder
 from CommonLib.bit_io import trace_line
@@ -80,6 +81,7 @@ class HdacHfEncoder:
         if float_inference:
             self.s.generated_picture_hash = False
         self.uri = model_uri(model.name, model.sha256)
+        trace_line(trace, gfv_syntax_trace(settings.gfv_syntax))
         self.pending = []       # (index, keypoints) waiting for their access unit
         self.count = 0
 
