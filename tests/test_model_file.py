@@ -124,3 +124,20 @@ def test_v2_models_are_the_documented_weights_with_a_held_out_residual_scale_fit
         fit = imf.header["residual_scale_fit"]
         assert sorted(fit["clips"]) == sorted(held_out)
         assert imf.residual_scale[44] < 64          # at QP 44 the output leans towards the base layer
+
+
+def test_the_integer_model_format_table_gives_each_shipped_file_its_sha256_and_size():
+    """doc/integer_model_format.md clause 4 names every shipped integer model with its SHA-256 and byte count."""
+    import os
+    import re
+
+    from CommonLib.files import sha256_file
+    from CommonLib.model_registry import MODEL_DIR
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    doc = open(os.path.join(root, "doc", "integer_model_format.md")).read()
+    rows = re.findall(r"^\| `[^`]+`[^|]*\| `([^`]+\.hfim)` \| `([0-9a-f]{64})` \| ([0-9 ]+) \|", doc, re.M)
+    shipped = sorted(f for f in os.listdir(MODEL_DIR) if f.endswith(".hfim"))
+    assert sorted(r[0] for r in rows) == shipped
+    for name, sha, size in rows:
+        path = os.path.join(MODEL_DIR, name)
+        assert sha256_file(path) == sha and os.path.getsize(path) == int(size.replace(" ", ""))

@@ -7,6 +7,7 @@ import sys
 
 from CommonLib.app_config import Option, flag, int_list, resolve_resource
 from CommonLib.app_main import run_app
+from EncoderLib.base_layer_settings import DEFAULT_X265_PARAMS, DEFAULT_X265_PRESET
 
 OPTIONS = [
     Option("NetworkConfig", str, "small", "architecture preset", choices=("small", "paper", "tiny")),
@@ -22,6 +23,8 @@ OPTIONS = [
     Option("IntraQP", int, 27, "QP of the IRAP key pictures of the training streams"),
     Option("TrainIntraPeriod", int, 100, "IRAP period of the training streams"),
     Option("BaseLayerQPs", str, "44,46,48,50", "base-layer QPs drawn per sample"),
+    Option("X265Preset", str, DEFAULT_X265_PRESET, "x265 preset of the training base layers (EncoderApp's default)"),
+    Option("X265Params", str, DEFAULT_X265_PARAMS, "x265 parameters of the training base layers"),
     Option("MaxFramesPerClip", int, 250, "pictures used per clip"),
     Option("Steps", int, 4000, "total optimisation steps"),
     Option("BatchSize", int, 4, "samples per step"),
@@ -84,8 +87,11 @@ def run(cfg) -> int:
     unknown = held - {s["name"] for s in seqs}
     if unknown:
         raise ConfigError(f"ValidationSequences {sorted(unknown)} are not training clips of the list")
+    from EncoderLib.base_layer_settings import BaseLayerSettings
+    base_layer = BaseLayerSettings(x265_preset=cfg.X265Preset, x265_params=cfg.X265Params, picture_hash=0)
     prep = dict(cache_dir=cfg.CacheDir, qps=qps, intra_qp=cfg.IntraQP, intra_period=cfg.TrainIntraPeriod,
-                max_frames=cfg.MaxFramesPerClip, progress=bool(cfg.Progress), jobs=max(1, cfg.PrepareJobs))
+                max_frames=cfg.MaxFramesPerClip, progress=bool(cfg.Progress), jobs=max(1, cfg.PrepareJobs),
+                base_layer=base_layer)
     train_clips = prepare_clips([s for s in seqs if s["name"] not in held], **prep)
     val_clips = prepare_clips([s for s in seqs if s["name"] in held], **prep)
     print(f"TrainerApp: {len(train_clips)} training clips ({sum(len(c.source) for c in train_clips)} pictures), "

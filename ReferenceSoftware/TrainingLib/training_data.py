@@ -1,8 +1,10 @@
 """Training material that follows the deployed coding structure (brief section 3).
 
-For every training clip the project's own HEVC encoder codes the clip once
-per base-layer QP (44/46/48/50): IRAP key pictures at the key-picture QP
-every ``intra_period`` pictures, low-delay P pictures at the base-layer QP.
+For every training clip the project's own base-layer encoder (the settings of
+EncoderLib.base_layer_settings: by default EncoderApp's x265 settings) codes
+the clip once per base-layer QP (44/46/48/50): IRAP key pictures at the
+key-picture QP every ``intra_period`` pictures, low-delay P pictures at the
+base-layer QP.
 The decoded pictures and the source pictures are cached as 4:2:0 ``.npy``
 files, so the encoding runs once. A training sample is
 
@@ -16,6 +18,7 @@ with the base-layer QP drawn per sample and the QP's loss weight lambda.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from dataclasses import dataclass
 
@@ -26,7 +29,7 @@ from CommonLib.base_layer_decoder import BaseLayerDecoder
 from CommonLib.colour import yuv420_to_rgb
 from CommonLib.errors import InputError
 from CommonLib.video_io import VideoReader, YuvPicture
-from EncoderLib.base_layer_encoder import X265BaseLayerEncoder
+from EncoderLib.base_layer_settings import BaseLayerSettings
 
 QP_LOSS_WEIGHT = {50: 1.1, 48: 1.4, 46: 2.0, 44: 2.8}
 
@@ -48,9 +51,12 @@ class ClipCache:
         return yuv420_to_rgb(*YuvPicture.from_packed(arr[i], self.width, self.height).planes())
 
 
-def prepare_clip(seq: dict, cache_dir: str, qps, intra_qp: int, intra_period: int, max_frames: int) -> ClipCache:
-    """Encode / decode one clip at every QP (cached)."""
-    tag = hashlib.sha256(f"{seq['path']}|{intra_qp}|{intra_period}|{max_frames}".encode()).hexdigest()[:10]
+def prepare_clip(seq: dict, cache_dir: str, qps, intra_qp: int, intra_period: int, max_frames: int,
+                 base_layer: BaseLayerSettings | None = None) -> ClipCache:
+    """Encode / decode one clip at every QP (cached; the cache key includes the base-layer settings)."""
+    base_layer = base_layer or BaseLayerSettings(picture_hash=0)
+    key = json.dumps(base_layer.identity(), sort_keys=True)
+    tag = hashlib.sha256(f"{seq['path']}|{intra_qp}|{intra_period}|{max_frames}|{key}".encode()).hexdigest()[:10]
     d = os.path.join(cache_dir, f"{seq['name']}_{tag}")
     os.makedirs(d, exist_ok=True)
     src_path = os.path.join(d, "source.npy")
@@ -65,8 +71,8 @@ def prepare_clip(seq: dict, cache_dir: str, qps, intra_qp: int, intra_period: in
     for qp in qps:
         p = os.path.join(d, f"decoded_qp{qp}.npy")
         if not os.path.exists(p):
-            enc = X265BaseLayerEncoder(w, h, reader.info.frame_rate, intra_qp, qp, intra_period, picture_hash=0)
-            dec = BaseLayerDecoder("hevc")
+            enc = base_layer.create(w, h, reader.info.frame_rate, intra_qp, qp, intra_period, len(source))
+            dec = BaseLayerDecoder(base_layer.codec)
             pics = []
             for i in range(len(source)):
                 for au in enc.encode(YuvPicture.from_packed(source[i], w, h)):
@@ -97,14 +103,15 @@ def _prepare_only(args) -> str:
     return args[0]["name"]
 
 
-def prepare_clips(seqs, cache_dir, qps, intra_qp, intra_period, max_frames, progress=True, jobs=1):
+def prepare_clips(seqs, cache_dir, qps, intra_qp, intra_period, max_frames, progress=True, jobs=1,
+                  base_layer: BaseLayerSettings | None = None):
     """The cached clips; with ``jobs`` > 1 the missing encodings run in that many processes first."""
     if jobs > 1 and len(seqs) > 1:
         from concurrent.futures import ProcessPoolExecutor
-        work = [(s, cache_dir, qps, intra_qp, intra_period, max_frames) for s in seqs]
+        work = [(s, cache_dir, qps, intra_qp, intra_period, max_frames, base_layer) for s in seqs]
         with ProcessPoolExecutor(min(jobs, len(seqs))) as ex:
             list(tqdm(ex.map(_prepare_only, work), total=len(work), desc="base layers", disable=not progress))
-    return [prepare_clip(s, cache_dir, qps, intra_qp, intra_period, max_frames)
+    return [prepare_clip(s, cache_dir, qps, intra_qp, intra_period, max_frames, base_layer)
             for s in tqdm(seqs, desc="base layers", disable=not progress or jobs > 1)]
 
 
