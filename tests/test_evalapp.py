@@ -167,3 +167,31 @@ def test_gates_table_counts_wins_per_configuration():
     t = gates_table(rows)
     assert "| HDAC-HF | 50 | 10.00 | 30.200 | 30.000 | +0.200 |" in t and "2/2 / 2/2" in t
     assert "| HDAC+ | 50 |" in t and "0/2 / 0/2" in t and "HEVC" not in t
+
+
+def _tool(name):
+    import importlib.util
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    spec = importlib.util.spec_from_file_location(name, os.path.join(root, "tools", f"{name}.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_operating_points_hull_and_choice(tmp_path, capsys):
+    op = _tool("operating_points")
+    pts = [(1, 10), (2, 14), (3, 15), (2.5, 13), (4, 15.5), (3, 16)]
+    hull = op.upper_hull(pts)
+    assert [pts[i] for i in hull] == [(1, 10), (2, 14), (3, 16)]       # (4, 15.5): more bits, worse
+    assert op.below_hull(pts, hull, 3) == pytest.approx(15 - 13)      # (2.5, 13) under the chord (2,14)-(3,16)
+    assert op.below_hull(pts, hull, 1) == 0
+    # a stored sweep: per BaseLayerQP the IntraQP closest to the hull is chosen
+    d = tmp_path / "points"
+    d.mkdir()
+    for s in ("a", "b"):
+        for (bqp, iqp, kbps, q) in ((50, 27, 10.0, 28.0), (50, 32, 8.0, 27.8), (44, 27, 14.0, 31.0), (44, 32, 12.5, 30.0)):
+            json.dump(dict(config="HDAC-HF x265", sequence=s, base_qp=bqp, intra_qp=iqp, kbps=kbps, psnr_y=q),
+                      open(d / f"{s}_{bqp}_{iqp}.json", "w"))
+    assert op.main(["--points", str(d), "--out", str(tmp_path / "op.md")]) == 0
+    out = (tmp_path / "op.md").read_text()
+    assert "Chosen pairs (BaseLayerQP/IntraQP): 44/27, 50/32" in out
