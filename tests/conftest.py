@@ -31,7 +31,7 @@ def tiny_float_model_file(tmp_path_factory):
     return path
 
 
-def convert_for_tests(float_path, out_path, clip, name="tiny_test", pictures=4):
+def convert_for_tests(float_path, out_path, clip, name="tiny_test", pictures=4, detector=False):
     """Integer model of ``float_path`` calibrated on the first pictures of ``clip`` (source as base layer)."""
     from CommonLib.fixed_point.int_model_file import write_integer_model
     from CommonLib.network.model_file import load_model
@@ -40,10 +40,17 @@ def convert_for_tests(float_path, out_path, clip, name="tiny_test", pictures=4):
     from TrainingLib.converter import convert
     model, meta = load_model(float_path)
     samples = samples_from_pictures(model, [p.to_rgb() for p in VideoReader(clip).frames(count=pictures)])
-    layers, consts, calib = convert(model, samples)
+    layers, consts, calib = convert(model, samples, detector=detector)
     write_integer_model(out_path, name, model.cfg, layers, consts, model.kp_detector.state_dict(), meta["sha256"],
                         {"test": True, "activation_q": calib["q"]})
     return out_path
+
+
+@pytest.fixture(scope="session")
+def tiny_detector_model_file(tmp_path_factory, tiny_float_model_file, example_clip):
+    """The integer model of ``tiny_float_model_file`` with the integer keypoint detector."""
+    return convert_for_tests(tiny_float_model_file, str(tmp_path_factory.mktemp("dmodel") / "tiny_det.hfim"),
+                             example_clip, name="tiny_det", detector=True)
 
 
 @pytest.fixture(scope="session")

@@ -222,3 +222,50 @@ def test_integer_process_is_close_to_the_float_network(example_clip, tmp_path, m
     gap = [psnr_y(x, s) - psnr_y(y, s) for x, y, s in zip(a[1:], f[1:], src[1:])]
     assert all(psnr_y(x, y) > 40 for x, y in zip(a[1:], f[1:]))
     assert abs(float(np.mean(gap))) < bound, gap
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(2, 9), st.integers(2, 9), st.integers(1, 3), st.integers(-4, 12), st.integers(0, 2 ** 31 - 1))
+def test_spatial_expectation_equals_a_python_integer_reference(h, w, k, q, seed):
+    """doc/integer_decoding_process.md clause 6.7, evaluated with Python integers (exact, one rounding each)."""
+    from CommonLib.fixed_point import lut
+    rng = np.random.default_rng(seed)
+    logits = torch.from_numpy(rng.integers(-512, 512, (1, k, h, w))).to(torch.int64)
+    table = lut.build_exp_table()
+    got = lut.spatial_expectation(logits, q, (1, 10), table).tolist()
+
+    def div_round(a, b):
+        return (2 * a + b) // (2 * b)
+    for kk in range(k):
+        vals = [[int(logits[0, kk, j, i]) for i in range(w)] for j in range(h)]
+        m = max(max(r) for r in vals)
+        e = [[0] * w for _ in range(h)]
+        for j in range(h):
+            for i in range(w):
+                d = (m - vals[j][i]) * 10
+                t = div_round(d << (10 - q), 1) if q <= 10 else div_round(d, 1 << (q - 10))
+                e[j][i] = int(table[t]) if t < len(table) else 0
+        s = sum(map(sum, e))
+        x = div_round(sum(e[j][i] * (2 * i - (w - 1)) for j in range(h) for i in range(w)) << 16, s * (w - 1))
+        y = div_round(sum(e[j][i] * (2 * j - (h - 1)) for j in range(h) for i in range(w)) << 16, s * (h - 1))
+        assert got[kk] == [x, y]
+        assert -(1 << 16) <= x <= (1 << 16) and -(1 << 16) <= y <= (1 << 16)
+
+
+def test_integer_keypoint_detector_is_close_to_the_float_one(example_clip, tiny_float_model_file,
+                                                             tiny_detector_model_file):
+    """The integer detector of a converted model against its float twin (the tiny test model: within 2 px of
+    the 256-px picture; the shipped model's figure is in doc/model_card.md)."""
+    from CommonLib.fixed_point.int_model_file import IntegerModelFile
+    from CommonLib.network.model_file import load_model
+    from CommonLib.video_io import VideoReader
+    model, _ = load_model(tiny_float_model_file)
+    net = IntegerModelFile(tiny_detector_model_file).network()
+    assert net.has_detector
+    for p in VideoReader(example_clip).frames(8, 4):
+        rgb = p.to_rgb()
+        ki = net.detect(rgb)
+        assert ki.dtype == torch.int64 and ki.shape == (model.cfg.kp.num_kp, 2)
+        kf = model.detect(torch.from_numpy(rgb).float().unsqueeze(0) / 255)[0].double()
+        assert float((ki.double() / 65536 - kf).abs().max()) * 128 < 2.0
+        assert torch.equal(ki, net.detect(rgb))                       # deterministic

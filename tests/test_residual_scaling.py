@@ -103,7 +103,7 @@ def test_without_a_base_layer_qp_a_scaled_model_is_refused(tiny_model_file, tmp_
     from CommonLib.access_unit_sei import parse_access_unit_sei
     state = GfvState()
     aus = split_access_units(read_bitstream(str(tmp_path / "a.bin")), "hevc")
-    gfv = [parse_access_unit_sei(a.nal_units, a.types, "hevc", a.index, state, None).gfv[0] for a in aus]
+    gfv = [parse_access_unit_sei(a, a.index, state, None).gfv[0] for a in aus]
     rec.picture(0, gfv[0], pics[0].base_picture, True)
     with pytest.raises(BitstreamError, match="base-layer QP"):
         rec.picture(1, gfv[1], pics[1].base_picture, False, None)
@@ -177,7 +177,7 @@ def test_an_unparsable_slice_header_stops_only_models_that_need_the_qp(tiny_mode
         assert isinstance(err, BitstreamError) and "PPS" in str(err)
         pics = list(HdacHfDecoder(model_file=model).decode(data))
         state = GfvState()
-        gfv = [parse_access_unit_sei(a.nal_units, a.types, "hevc", a.index, state, None).gfv[0] for a in aus]
+        gfv = [parse_access_unit_sei(a, a.index, state, None).gfv[0] for a in aus]
         rec = PictureReconstructor(model)
         rec.picture(0, gfv[0], pics[0].base_picture, True, err)
         if expect_error:

@@ -41,6 +41,7 @@ def _point(args):
     torch.set_num_threads(1)
     path, seq, name, qp, frames = args
     preset, params, cascade = VARIANTS[name]
+    os.makedirs(os.path.dirname(path), exist_ok=True)
     r = code_anchor_point(seq, "x265", qp, frames, {}, None, preset, params, cascade)
     r["rate_point"], r["config"] = qp, name
     write_json(path, r, "x265 study point")

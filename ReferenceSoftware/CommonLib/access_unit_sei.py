@@ -61,14 +61,15 @@ def parse_sei_payloads(messages, codec: str, picture: int, state: GfvState | Non
             trace_line(trace, skipped_payload_trace(pt))
 
 
-def parse_access_unit_sei(nal_units, types, codec: str, picture: int, state: GfvState | None,
-                          trace=None) -> AccessUnitSei:
-    """The SEI of one access unit; ``state`` None: GFV SEI messages are skipped (a base layer's own SEI)."""
+def parse_access_unit_sei(au, picture: int, state: GfvState | None, trace=None) -> AccessUnitSei:
+    """The SEI of one access unit (CommonLib.access_units.AccessUnit); ``state`` None: GFV SEI messages are
+    skipped (a base layer's own SEI)."""
     out = AccessUnitSei()
-    for nal, t in zip(nal_units, types):
+    codec = au.codec
+    for nal, t, unit in zip(au.nal_units, au.types, au.units):
         if t in (nu.PREFIX_SEI[codec], nu.SUFFIX_SEI[codec]):
             _, messages = parse_sei_nal_unit(nal, codec)
             parse_sei_payloads(messages, codec, picture, state, out, trace)
             if any(pt == GENERATIVE_FACE_VIDEO for pt, _ in messages):
-                out.gfv_nal_bits += 8 * (len(nal) + len(nu.START_CODE))
+                out.gfv_nal_bits += 8 * len(unit)
     return out

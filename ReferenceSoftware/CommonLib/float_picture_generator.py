@@ -47,6 +47,14 @@ class FloatPictureGenerator:
         self.key = rgb_to_tensor(key_rgb)
         self.kp_key = keypoints_to_tensor(kp_key, precision)
 
+    has_detector = True
+
+    @torch.no_grad()
+    def detect(self, rgb: np.ndarray) -> np.ndarray:
+        """Keypoints of a picture by the float detector (the integer detector's twin), 16 fractional bits."""
+        from CommonLib.keypoint_coding import quantise_keypoints
+        return quantise_keypoints(self.model.detect(rgb_to_tensor(rgb))[0].double().numpy(), 16)
+
     @torch.no_grad()
     def generate(self, kp: np.ndarray, precision: int, base_rgb: np.ndarray | None) -> np.ndarray:
         base = rgb_to_tensor(base_rgb) if base_rgb is not None else None

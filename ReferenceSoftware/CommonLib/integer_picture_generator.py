@@ -23,5 +23,13 @@ class IntegerPictureGenerator:
     def set_key(self, key_rgb: np.ndarray, kp_key: np.ndarray, precision: int) -> None:
         self.key = self.net.key_state(key_rgb, keypoints_q16(kp_key, precision))
 
+    @property
+    def has_detector(self) -> bool:
+        return self.net.has_detector
+
+    def detect(self, rgb: np.ndarray) -> np.ndarray:
+        """Keypoints of a picture by the integer keypoint detector: (K, 2) int64, 16 fractional bits."""
+        return self.net.detect(rgb).numpy()
+
     def generate(self, kp: np.ndarray, precision: int, base_rgb: np.ndarray | None) -> np.ndarray:
         return self.net.generate(self.key, keypoints_q16(kp, precision), base_rgb)

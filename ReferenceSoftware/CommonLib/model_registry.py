@@ -24,6 +24,10 @@ DEFAULT_HDAC_HF_MODEL = "resource:models/hdac_hf_small_v2.hfim"
 DEFAULT_HDAC_PLUS_MODEL = "resource:models/hdac_plus_small_v2.hfim"
 
 MODEL_URI_TAG = "tag:hdac-hf-reference-software,2026:model"
+#: The same model, and: an access unit of this gfv_id without a GFV SEI message is a fused picture whose
+#: keypoints the decoder derives with the model's integer keypoint detector (doc/bitstream_syntax.md 3.4.6).
+DERIVED_KEYPOINTS_URI_TAG = "tag:hdac-hf-reference-software,2026:model-derived-keypoints"
+URI_TAGS = (MODEL_URI_TAG, DERIVED_KEYPOINTS_URI_TAG)
 MODEL_DIR = os.path.join(RESOURCE_DIR, "models")
 _URI = re.compile(r"^urn:hdac-hf:model:([A-Za-z0-9_.-]+):sha256:([0-9a-f]{64})$")
 
@@ -32,14 +36,15 @@ def model_uri(model_name: str, sha256: str) -> str:
     return f"urn:hdac-hf:model:{model_name}:sha256:{sha256}"
 
 
-def parse_model_uri(tag: str, uri: str) -> tuple[str, str]:
-    """(model_name, sha256) from the GFV SEI's gfv_uri_tag / gfv_uri."""
-    if tag != MODEL_URI_TAG:
-        raise BitstreamError(f"GFV SEI: unknown gfv_uri_tag '{tag}' (expected '{MODEL_URI_TAG}')")
+def parse_model_uri(tag: str, uri: str) -> tuple[str, str, bool]:
+    """(model_name, sha256, derived keypoints) from the GFV SEI's gfv_uri_tag / gfv_uri."""
+    if tag not in URI_TAGS:
+        raise BitstreamError(f"GFV SEI: unknown gfv_uri_tag '{tag}' (expected '{MODEL_URI_TAG}' or "
+                             f"'{DERIVED_KEYPOINTS_URI_TAG}')")
     m = _URI.match(uri)
     if not m:
         raise BitstreamError(f"GFV SEI: gfv_uri '{uri}' does not name a model and its SHA-256")
-    return m.group(1), m.group(2)
+    return m.group(1), m.group(2), tag == DERIVED_KEYPOINTS_URI_TAG
 
 
 def shipped_models() -> dict[str, str]:

@@ -214,9 +214,11 @@ def split_annexb(data: bytes) -> List[bytes]:
     return [nal for nal, _ in annexb_units(data)]
 
 
-def annexb(nal: bytes) -> bytes:
-    """Prefix a NAL unit with a 4-byte start code."""
-    return START_CODE + bytes(nal)
+def annexb(nal: bytes, zero_byte: bool = True) -> bytes:
+    """byte_stream_nal_unit( ): a NAL unit after a 4-byte start code (zero_byte + start_code_prefix_one_3bytes),
+    or a 3-byte one with ``zero_byte`` False, which Annex B allows for every NAL unit but parameter sets and
+    the first NAL unit of an access unit."""
+    return (START_CODE if zero_byte else START_CODE[1:]) + bytes(nal)
 
 
 def make_nal_unit(codec: str, nal_unit_type: int, rbsp: bytes,

@@ -9,6 +9,7 @@ kind           line label  picture
 ``key``        ``I (key)`` IRAP key picture (GFV base picture), output as decoded
 ``fused``      ``P fused`` generated with the base layer (FusionFlag = 1)
 ``animation``  ``P anim``  generated without the base layer (FusionFlag = 0)
+``derived``    ``P deriv`` fused, keypoints derived by the decoder (no GFV SEI)
 =============  ==========  ===============================================
 
 The line (doc/software_manual.md sections 4 and 5)::
@@ -34,10 +35,11 @@ class PictureKind(Enum):
     KEY = "key"
     FUSED = "fused"
     ANIMATION = "animation"
+    DERIVED = "derived"
 
     @property
     def label(self) -> str:
-        return {"key": "I (key)", "fused": "P fused", "animation": "P anim "}[self.value]
+        return {"key": "I (key)", "fused": "P fused", "animation": "P anim ", "derived": "P deriv"}[self.value]
 
 
 def picture_line(index: int, kind: PictureKind, bits: int, sei_bits: int, residual_scale: Optional[int],

@@ -10,7 +10,10 @@ base-layer picture:
 * other pictures: the generated picture from key picture + keypoints, with
   the decoded picture as base layer when FusionFlag = 1 (else animation-only);
   with fusion, the residual scaling of the model's ResidualScale table at the
-  base-layer picture's SliceQpY (CommonLib.residual_scaling, clause 4.1) gives the output.
+  base-layer picture's SliceQpY (CommonLib.residual_scaling, clause 4.1) gives the output;
+* an access unit without a GFV SEI message, after a base picture whose gfv_uri_tag says the keypoints are
+  derived (doc/bitstream_syntax.md clause 3.4.6): a fused picture whose keypoints are the model's integer
+  keypoint detector's output on the decoded picture (16 fractional bits).
 
 The output picture is always R'G'B' 8 bit (the decoded key picture is
 converted with the integer process of CommonLib.colour); the MD5 SEI hashes
@@ -45,10 +48,15 @@ class OutputPicture:
     fusion: bool
     generated: np.ndarray | None = None      # the network's picture before residual scaling
     residual_scale: int | None = None        # ResidualScale[qp] applied (None: no table, or not fused)
+    derived: bool = False                    # keypoints derived by the decoder (no GFV SEI message)
 
     @property
     def kind(self) -> PictureKind:
-        return PictureKind.KEY if self.is_key else PictureKind.FUSED if self.fusion else PictureKind.ANIMATION
+        if self.is_key:
+            return PictureKind.KEY
+        if self.derived:
+            return PictureKind.DERIVED
+        return PictureKind.FUSED if self.fusion else PictureKind.ANIMATION
 
 
 def _float_generator(path: str, sha256: str):
@@ -73,6 +81,7 @@ class PictureReconstructor:
         self.model_sha256 = None
         self.model_name = None
         self.normative = not float_inference
+        self.derived_keypoints = False       # the current base picture's gfv_uri_tag derives keypoints
 
     def _load(self, gfv: DecodedGfvPicture) -> None:
         m = gfv.sei
@@ -80,7 +89,7 @@ class PictureReconstructor:
             if self.generator is None:
                 raise BitstreamError("the first base picture's GFV SEI names no model (gfv_nn_present_flag = 0)")
             return
-        name, sha = parse_model_uri(m.gfv_uri_tag, m.gfv_uri)
+        name, sha, derived = parse_model_uri(m.gfv_uri_tag, m.gfv_uri)
         if sha not in self._models:
             path = find_model(sha, self.model_file)
             if not is_integer_model_file(path):
@@ -106,12 +115,19 @@ class PictureReconstructor:
         self.generator, self.residual_scale = self._models[sha]
         self.normative = self.generator.normative
         self.model_sha256, self.model_name = sha, name
+        if derived and not self.generator.has_detector:
+            raise ModelError(f"the bitstream derives keypoints at the decoder (gfv_uri_tag '{m.gfv_uri_tag}'), but "
+                             f"model {name} sha256 {sha} has no integer keypoint detector")
+        self.derived_keypoints = derived
 
-    def picture(self, index: int, gfv: DecodedGfvPicture, decoded: YuvPicture, irap: bool,
+    def picture(self, index: int, gfv: DecodedGfvPicture | None, decoded: YuvPicture, irap: bool,
                 slice_qp: int | BitstreamError | None = None) -> OutputPicture:
-        """``slice_qp``: SliceQpY of the base-layer picture (needed with fusion when the model has a
-        ResidualScale table; None where the base-layer codec's slice header is not parsed, the error
-        where its parameter sets or slice header could not be parsed)."""
+        """``gfv`` None: the access unit carries no GFV SEI message. ``slice_qp``: SliceQpY of the base-layer
+        picture (needed with fusion when the model has a ResidualScale table; None where the base-layer
+        codec's slice header is not parsed, the error where its parameter sets or slice header could not be
+        parsed)."""
+        if gfv is None:
+            return self._derived_picture(index, decoded, irap, slice_qp)
         if gfv.keypoints is None:
             raise BitstreamError(f"picture {index}: GFV SEI carries no keypoints")
         if gfv.base_picture:
@@ -126,9 +142,26 @@ class PictureReconstructor:
         if gfv.keypoints.shape[1] != 2 or gfv.keypoints.shape[0] != self.generator.num_kp:
             raise BitstreamError(f"picture {index}: {gfv.keypoints.shape[0]} keypoints, the model needs "
                                  f"{self.generator.num_kp} (x, y) keypoints")
-        fusion = bool(gfv.fusion_flag)
-        base_rgb = decoded.to_rgb() if fusion else None
-        generated = self.generator.generate(gfv.keypoints, gfv.precision, base_rgb)
+        return self.generated_picture(index, gfv.keypoints, gfv.precision, decoded, bool(gfv.fusion_flag), slice_qp)
+
+    def _derived_picture(self, index, decoded, irap, slice_qp) -> OutputPicture:
+        if irap:
+            raise BitstreamError(f"picture {index}: IRAP picture without a GFV SEI base-picture message")
+        if self.generator is None or not self.derived_keypoints:
+            raise BitstreamError("no Generative Face Video SEI message (truncated or not an HDAC-HF stream?), "
+                                 "and the stream does not derive keypoints at the decoder")
+        rgb = decoded.to_rgb()
+        return self.generated_picture(index, self.generator.detect(rgb), 16, decoded, True, slice_qp, rgb,
+                                      derived=True)
+
+    def generated_picture(self, index: int, keypoints: np.ndarray, precision: int, decoded: YuvPicture,
+                          fusion: bool, slice_qp, decoded_rgb: np.ndarray | None = None,
+                          derived: bool = False) -> OutputPicture:
+        """A generated picture from the current key picture and ``keypoints`` (P = ``precision``)."""
+        if self.generator is None or self.generator.key is None:
+            raise BitstreamError(f"picture {index}: no key picture before this picture")
+        base_rgb = (decoded.to_rgb() if decoded_rgb is None else decoded_rgb) if fusion else None
+        generated = self.generator.generate(keypoints, precision, base_rgb)
         scale, rgb = None, generated
         if fusion and self.residual_scale is not None:
             if slice_qp is None:
@@ -138,4 +171,4 @@ class PictureReconstructor:
                 raise BitstreamError(f"picture {index}: the base-layer QP for the residual scaling: {slice_qp}")
             scale = scale_for_qp(self.residual_scale, slice_qp)
             rgb = apply_residual_scale(generated, base_rgb, scale)
-        return OutputPicture(index, rgb, None, False, fusion, generated, scale)
+        return OutputPicture(index, rgb, None, False, fusion, generated, scale, derived)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import sys
 
-from CommonLib.app_config import Option, int_list, resolve_resource
+from CommonLib.app_config import Option, flag, int_list, resolve_resource
 from CommonLib.app_main import run_app
 
 OPTIONS = [
@@ -34,6 +34,8 @@ OPTIONS = [
     Option("WeightBits", int, 8, "bits of the integer weights (8..16)"),
     Option("ActivationBits", int, 16, "bits of the integer activations (8..16)"),
     Option("Margin", float, 1.25, "activation head-room factor over the calibrated maximum"),
+    flag("KeypointDetector", 0, "convert the keypoint detector too: the integer keypoint detector with which "
+         "decoders derive keypoints (EncoderApp KeypointTransmission never / rd)"),
     Option("Threads", int, 0, "torch threads (0 = default)"),
     Option("ResidualScaleQPs", str, "", "base-layer QPs at which the ResidualScale table is fitted (empty = no table)"),
     Option("ResidualScaleSequences", str, "", "comma-separated training clips of the fit (empty = every training clip)"),
@@ -102,11 +104,15 @@ def run(cfg) -> int:
     seqs = _training_clips(cfg, cfg.CalibrationSequences, "CalibrationSequences")
     clips = prepare_clips(seqs, cfg.CacheDir, qps, cfg.IntraQP, cfg.IntraPeriod, cfg.MaxFramesPerClip, False)
     samples = calibration_samples(model, clips, qps, cfg.CalibrationPictures)
-    layers, consts, calib = convert(model, samples, cfg.WeightBits, cfg.Margin, cfg.ActivationBits)
+    layers, consts, calib = convert(model, samples, cfg.WeightBits, cfg.Margin, cfg.ActivationBits,
+                                    detector=bool(cfg.KeypointDetector))
     name = cfg.ModelName or meta.get("model_name", "model")
-    conversion = {"weight_bits": cfg.WeightBits, "activation_bits": cfg.ActivationBits, "margin": cfg.Margin, "calibration_clips": [s["name"] for s in seqs],
+    conversion = {"weight_bits": cfg.WeightBits, "activation_bits": cfg.ActivationBits, "margin": cfg.Margin,
+                  "calibration_clips": [s["name"] for s in seqs],
                   "calibration_pictures_per_clip": cfg.CalibrationPictures, "calibration_samples": len(samples),
                   "base_layer_qps": qps, "intra_qp": cfg.IntraQP, "activation_q": calib["q"]}
+    if cfg.KeypointDetector:
+        conversion["keypoint_detector"] = 1
     sha = write_integer_model(cfg.OutputModel, name, model.cfg, layers, consts, model.kp_detector.state_dict(),
                               meta["sha256"], conversion)
     net = IntegerModelFile(cfg.OutputModel).network()

@@ -114,9 +114,7 @@ class HdacHfDecoder:
                 if not au.has_vcl:
                     raise BitstreamError("access unit without a coded picture (truncated?)")
                 qp = qp_parser.access_unit_or_error(au.nal_units, au.index) if qp_parser else None
-                sei = parse_access_unit_sei(au.nal_units, au.types, self.codec, au.index, self.gfv_state, self.trace)
-                if not sei.gfv:
-                    raise BitstreamError("no Generative Face Video SEI message (truncated or not an HDAC-HF stream?)")
+                sei = parse_access_unit_sei(au, au.index, self.gfv_state, self.trace)
                 if len(sei.gfv) > 1:
                     raise BitstreamError(f"{len(sei.gfv)} GFV SEI messages in one access unit (an HDAC-HF access "
                                          "unit carries one)")
@@ -149,7 +147,7 @@ class HdacHfDecoder:
                 raise DecodingStopped(f"picture {index}: base-layer picture MD5 mismatch "
                                       "(corrupt or truncated base layer)", delivered)
         try:
-            out = self.reconstructor.picture(index, sei.gfv[0], pic, irap, qp)
+            out = self.reconstructor.picture(index, sei.gfv[0] if sei.gfv else None, pic, irap, qp)
         except HdacError as e:
             raise DecodingStopped(f"picture {index}: {e}", delivered) from None
         md5 = md5_planes(list(out.rgb))
@@ -177,7 +175,7 @@ def parse_stream(data: bytes, codec: str = "hevc", gfv_syntax: str = "vtm", trac
         try:
             if qp_parser:
                 qp_parser.access_unit(au.nal_units, au.index)
-            sei = parse_access_unit_sei(au.nal_units, au.types, codec, au.index, state, trace)
+            sei = parse_access_unit_sei(au, au.index, state, trace)
         except HdacError as e:
             raise DecodingStopped(f"picture {au.index}: {e}", out.access_units) from None
         out.access_units += 1

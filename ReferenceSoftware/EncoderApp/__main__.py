@@ -46,6 +46,9 @@ OPTIONS = [
     Option("GfvSeiSyntax", str, "vtm", "GFV SEI syntax version: vtm (VTM 23.13, JVET-AM0334) or hm18 (HM 18.0's "
            "decoder parses it)", choices=GFV_SYNTAX_VERSIONS),
     Option("GfvId", int, 0, "gfv_id of every GFV SEI message"),
+    Option("KeypointTransmission", str, "always", "always: keypoints in every picture (float detector of the source); "
+           "never: fused pictures carry none, the decoder derives them (integer detector of the model); rd: sent "
+           "where they pay for their bits", choices=("always", "never", "rd")),
     Option("KeypointPrecision", int, 8, "P = gfv_coordinate_precision_factor_minus1 + 1 (fractional bits)"),
     flag("KeypointPrediction", 1, "gfv_kps_pred_flag: predict keypoints (1) or code them absolutely (0)"),
     flag("Fusion", 1, "gfv_fusion_pic_flag: fuse the base layer (1) or animation-only (0)"),
@@ -118,7 +121,8 @@ def run(cfg) -> int:
     settings = EncoderSettings(gfv_id=cfg.GfvId, precision=cfg.KeypointPrecision, kps_pred=bool(cfg.KeypointPrediction),
                                generated_picture_hash=bool(cfg.SEIGeneratedPictureHash),
                                unknown_sei=bool(cfg.SEIUnknownPayload), fusion=bool(cfg.Fusion),
-                               no_fusion=parse_ranges(cfg.NoFusionPictures), gfv_syntax=cfg.GfvSeiSyntax)
+                               no_fusion=parse_ranges(cfg.NoFusionPictures), gfv_syntax=cfg.GfvSeiSyntax,
+                               keypoint_transmission=cfg.KeypointTransmission)
     print(f"EncoderApp: {in_path} {info.width}x{info.height} {float(rate):.3f} fps, {max(n_total, 0)} pictures; "
           f"IntraQP {cfg.IntraQP}, BaseLayerQP {cfg.BaseLayerQP}, IntraPeriod {cfg.IntraPeriod}; "
           f"base layer {bl_settings.describe()}; GFV SEI syntax {cfg.GfvSeiSyntax}; "

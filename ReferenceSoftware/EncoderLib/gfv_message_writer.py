@@ -17,6 +17,7 @@ same parameters, otherwise gfv_kps_pred_flag = 0.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Optional, Tuple
 
 import numpy as np
@@ -25,7 +26,7 @@ from CommonLib.errors import BitstreamError, InputError
 from CommonLib.gfv_sei import MAX_NUM_KPS_MINUS1, MAX_Z_MAX_VALUE_MINUS1, GfvSei, KpsParams
 from CommonLib.keypoint_coding import GfvState, check_precision
 
-__all__ = ["build_gfv_message", "encode_gfv_payload"]
+__all__ = ["build_gfv_message", "encode_gfv_payload", "propose_gfv_payload", "GfvProposal"]
 
 
 def _message(state: GfvState, gfv_id: int, keypoints_q: Any, precision_P: int, *, base_picture: bool,
@@ -105,11 +106,29 @@ def build_gfv_message(state: GfvState, gfv_id: int, keypoints_q: Any, precision_
     return m
 
 
+@dataclass
+class GfvProposal:
+    """A message built against the committed state and its payload, not applied yet (the encoder may drop it:
+    KeypointTransmission rd)."""
+    message: GfvSei
+    keypoints: np.ndarray
+    payload: bytes
+
+    def commit(self, state: GfvState) -> None:
+        """Apply the message to ``state`` (the state it was proposed against, unchanged since)."""
+        _apply(state, self.message, self.keypoints)
+
+
+def propose_gfv_payload(state: GfvState, gfv_id: int, keypoints_q: Any, precision_P: int, trace: Any = None,
+                        **kwargs: Any) -> GfvProposal:
+    m, q = _message(state, gfv_id, keypoints_q, precision_P, **kwargs)
+    return GfvProposal(m, q, state.write_payload(m, trace))
+
+
 def encode_gfv_payload(state: GfvState, gfv_id: int, keypoints_q: Any, precision_P: int, trace: Any = None,
                        **kwargs: Any) -> Tuple[bytes, GfvSei]:
     """:func:`build_gfv_message` and its payload in the state's syntax version, written against the
     state before the message is applied (as the decoder parses it)."""
-    m, q = _message(state, gfv_id, keypoints_q, precision_P, **kwargs)
-    payload = state.write_payload(m, trace)
-    _apply(state, m, q)
-    return payload, m
+    p = propose_gfv_payload(state, gfv_id, keypoints_q, precision_P, trace, **kwargs)
+    p.commit(state)
+    return p.payload, p.message

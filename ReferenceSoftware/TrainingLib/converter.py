@@ -10,6 +10,9 @@
    W_max = 2^(WeightBits-1) - 1; w = floor(w 2^qw + 1/2); biases with
    qw[c] + q_in fractional bits; the pixel-unit scale factors (1/255 at the
    inputs, 255 at the residual output) folded in.
+4. Optionally (``detector``) the keypoint detector too, as the integer keypoint detector of the decoding
+   process (doc/integer_decoding_process.md clause 6.7), calibrated on the key and base-layer pictures of
+   the samples (the pictures a decoder derives keypoints from); its layers are named ``detector.*``.
 """
 from __future__ import annotations
 
@@ -46,8 +49,8 @@ class RangeRecorder:
         self.max = {}
         self.handles = []
         for name, m in model.named_modules():
-            if name.startswith("kp_detector"):
-                continue
+            if name == "kp_detector.kp":
+                self._hook(m, name)
             if isinstance(m, (SameBlock2d, DownBlock2d, UpBlock2d)):
                 self._hook(m.norm, name)
             elif isinstance(m, ResBlock2d):
@@ -109,7 +112,8 @@ def make_affine(bn: nn.BatchNorm2d, q_in, q_out, bits=16) -> IntAffine:
                      int(q_in), int(q_out))
 
 
-def convert(model: HdacHfModel, samples, weight_bits: int = 8, margin: float = 1.25, activation_bits: int = 16):
+def convert(model: HdacHfModel, samples, weight_bits: int = 8, margin: float = 1.25, activation_bits: int = 16,
+            detector: bool = False):
     """Returns (layers, constants, calibration) of the integer model."""
     cfg = model.cfg
     g, dm = cfg.generator, cfg.dense_motion
@@ -118,8 +122,12 @@ def convert(model: HdacHfModel, samples, weight_bits: int = 8, margin: float = 1
     with torch.no_grad():
         for key, base, kp_key, kp_t in samples:
             model(key, base, kp_key, kp_t)
+            if detector:
+                for pic in (key, base):
+                    if pic is not None:
+                        model.kp_detector(pic)
     rec.close()
-    mx = rec.max
+    mx = rec.max if detector else {k: v for k, v in rec.max.items() if not k.startswith("kp_detector")}
     amax = (1 << (activation_bits - 1)) - 1
     q = {name: activation_q(v, margin, amax) for name, v in mx.items()}
     if g.output_mode == "residual":
@@ -179,6 +187,19 @@ def convert(model: HdacHfModel, samples, weight_bits: int = 8, margin: float = 1
     fs = 255.0 if g.output_mode == "residual" else 1.0
     L["generator.final"] = make_conv(w * fs, b * fs, qc, q["generator.final"], mods["generator.final"].padding[0],
                                      weight_bits)
+    if detector:
+        if cfg.kp.scale_factor != dm.scale_factor:
+            raise ValueError("the integer keypoint detector needs kp.scale_factor = dense_motion.scale_factor")
+        hg, outs = "kp_detector.predictor", [activation_bits - 2]
+        for i in range(cfg.kp.num_blocks):
+            outs.append(block(f"{hg}.down_blocks.{i}", outs[-1]))
+        qc = outs.pop()
+        for i in range(cfg.kp.num_blocks):
+            qc = min(block(f"{hg}.up_blocks.{i}", qc), outs.pop())
+        w, b = _conv_bn(mods["kp_detector.kp"], None)
+        L["kp_detector.kp"] = make_conv(w, b, qc, q["kp_detector.kp"], mods["kp_detector.kp"].padding[0], weight_bits)
+        for name in [n for n in L if n.startswith("kp_detector.")]:
+            L[IN.DETECTOR + name[len("kp_detector"):]] = L.pop(name)
     # constants
     k1, _ = gaussian_kernel_1d(dm.scale_factor) if dm.scale_factor != 1 else (torch.ones(1), 1)
     k1 = k1.double()
@@ -186,6 +207,8 @@ def convert(model: HdacHfModel, samples, weight_bits: int = 8, margin: float = 1
               "aa_kernel": torch.from_numpy(_fl(k1.numpy() * (1 << IN.AA_BITS)).astype(np.int64)),
               "kp_variance": torch.tensor(_rational(dm.kp_variance), dtype=torch.int64),
               "activation_bits": torch.tensor([activation_bits], dtype=torch.int64)}
+    if detector:
+        consts["kp_temperature"] = torch.tensor(_rational(cfg.kp.temperature), dtype=torch.int64)
     return L, consts, {"max_abs": mx, "q": q}
 
 

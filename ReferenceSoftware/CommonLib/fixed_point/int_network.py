@@ -34,6 +34,7 @@ SRC_Q = 7             # quantiser of the down-sampled key picture (pixel units)
 MASK_BITS = 15        # softmax weights / occlusion
 AA_BITS = 12          # fractional bits of the 1-D anti-aliasing kernel
 HEAT_SHIFT = 24       # heatmap exponent multiplier precision
+DETECTOR = "detector"  # layer-name prefix of the integer keypoint detector (float module: kp_detector)
 
 
 def keypoints_q16(q: np.ndarray, precision: int) -> torch.Tensor:
@@ -98,6 +99,13 @@ class IntegerHdacHf:
         self._hf_convs = {}
         if g.hf_filter != "none":
             self.hf_kernel = torch.tensor(HF_KERNELS[g.hf_filter], dtype=torch.int64)
+        # the integer keypoint detector (doc clause 6.7), when the model file has one
+        self.has_detector = f"{DETECTOR}.kp" in layers
+        if self.has_detector:
+            if config.kp.scale_factor != config.dense_motion.scale_factor:
+                raise ModelError("the integer keypoint detector needs the dense motion's down-sampling factor")
+            t = consts["kp_temperature"]
+            self.temperature = (int(t[0]), int(t[1]))
 
     # ---------------------------------------------------------------- helpers
     def _block(self, name, x, kind):
@@ -198,20 +206,35 @@ class IntegerHdacHf:
         occ = lut.sigmoid(occ_layer(feat).long(), occ_layer.q_out, self.exp_table)
         return torch.stack([fx, fy], -1).unsqueeze(0), occ, (h, w)
 
-    def _hourglass(self, x):
+    def _hourglass(self, x, prefix="dense_motion.hourglass", n=None):
+        """The hourglass (6.5) of the layers ``prefix``.down_blocks.i / up_blocks.i on x (quantiser A - 2)."""
         q = self.hg_q
         outs = [(x, q)]
-        n = self.cfg.dense_motion.num_blocks
+        n = self.cfg.dense_motion.num_blocks if n is None else n
         for i in range(n):
-            name = f"dense_motion.hourglass.down_blocks.{i}"
+            name = f"{prefix}.down_blocks.{i}"
             outs.append((self._block(name, outs[-1][0], "down"), self.L[name].q_out))
         out, q = outs.pop()
         for i in range(n):
-            name = f"dense_motion.hourglass.up_blocks.{i}"
+            name = f"{prefix}.up_blocks.{i}"
             out, q = self._block(name, out, "up"), self.L[name].q_out
             skip, qs = outs.pop()
             out, q = self._concat(out, q, skip, qs)
         return out, q
+
+    # ---------------------------------------------------------------- keypoint detector
+    def detect(self, rgb: np.ndarray) -> torch.Tensor:
+        """The integer keypoint detector (doc clause 6.7) on an 8-bit R'G'B' picture (3, H, W): (K, 2) keypoints
+        with 16 fractional bits."""
+        if not self.has_detector:
+            raise ModelError("this integer model has no keypoint detector (convert it with ConverterApp "
+                             "KeypointDetector 1)")
+        x = torch.from_numpy(np.ascontiguousarray(rgb)).to(torch.int64).unsqueeze(0)
+        src = self._antialias(x)
+        inp = div_round(src << self.hg_q, torch.tensor(255 << SRC_Q)).float()
+        feat, _ = self._hourglass(inp, f"{DETECTOR}.predictor", self.cfg.kp.num_blocks)
+        layer = self.L[f"{DETECTOR}.kp"]
+        return lut.spatial_expectation(layer(feat).long(), layer.q_out, self.temperature, self.exp_table)
 
     # ---------------------------------------------------------------- warping
     def _warp_mask(self, e, motion: "Motion"):

@@ -45,6 +45,29 @@ def softmax(logits: torch.Tensor, q: int, table: torch.Tensor, dim: int = 1) -> 
     return div_round(e << 15, s)
 
 
+def spatial_expectation(logits: torch.Tensor, q: int, temperature: tuple[int, int], table: torch.Tensor) -> torch.Tensor:
+    """Keypoints of heatmap logits (1, K, h, w) with q fractional bits (doc clause 6.7): the softmax over the
+    h x w positions at temperature T = t_num / t_den and the expected (x, y) on the [-1, 1] grid, as (K, 2)
+    integers with 16 fractional bits.
+
+    m = max, t = DivRound((m - l) t_den 2^10, t_num 2^q) (10 fractional bits), e = EXP[t], S = sum e;
+    x = DivRound(2^16 sum e (2i - (w - 1)), S (w - 1)), y likewise with j and h.
+    """
+    t_num, t_den = temperature
+    _, k, h, w = logits.shape
+    lg = logits[0].reshape(k, h * w).to(torch.int64)
+    d = (lg.max(dim=1, keepdim=True).values - lg) * t_den
+    s = EXP_ARG_BITS - q
+    t = div_round(d << s, torch.tensor(t_num)) if s >= 0 else div_round(d, torch.tensor(t_num << -s))
+    e = exp_neg(t, table).reshape(k, h, w)
+    total = e.sum(dim=(1, 2))
+    gx = 2 * torch.arange(w, dtype=torch.int64) - (w - 1)
+    gy = 2 * torch.arange(h, dtype=torch.int64) - (h - 1)
+    x = div_round((e * gx.view(1, 1, w)).sum(dim=(1, 2)) << 16, total * (w - 1))
+    y = div_round((e * gy.view(1, h, 1)).sum(dim=(1, 2)) << 16, total * (h - 1))
+    return torch.stack([x, y], dim=1)
+
+
 def sigmoid(a: torch.Tensor, q: int, table: torch.Tensor) -> torch.Tensor:
     """sigmoid of a (q fractional bits) -> 15 fractional bits.
 
