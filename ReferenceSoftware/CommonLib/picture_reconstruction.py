@@ -146,7 +146,8 @@ class PictureReconstructor:
 
     def _derived_picture(self, index, decoded, irap, slice_qp) -> OutputPicture:
         if irap:
-            raise BitstreamError(f"picture {index}: IRAP picture without a GFV SEI base-picture message")
+            raise BitstreamError("IRAP picture without a GFV SEI base-picture message (no Generative Face Video "
+                                 "SEI message: truncated or not an HDAC-HF stream?)")
         if self.generator is None or not self.derived_keypoints:
             raise BitstreamError("no Generative Face Video SEI message (truncated or not an HDAC-HF stream?), "
                                  "and the stream does not derive keypoints at the decoder")
