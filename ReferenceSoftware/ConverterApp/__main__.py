@@ -41,6 +41,8 @@ OPTIONS = [
     Option("ResidualScaleSequences", str, "", "comma-separated training clips of the fit (empty = every training clip)"),
     Option("ResidualScaleFrames", int, 60, "pictures coded per clip in the fit"),
     Option("ResidualScaleIntraPeriod", int, 0, "IRAP period of the fit's streams (0 = first picture only, as EncoderApp)"),
+    Option("ResidualScaleFrom", str, "", "integer model whose ResidualScale table (and fit record) the output takes "
+           "instead of a fit"),
 ]
 
 
@@ -91,11 +93,15 @@ def run(cfg) -> int:
     if cfg.ResidualScaleFrames < 2:
         raise ConfigError(f"ResidualScaleFrames {cfg.ResidualScaleFrames} below 2")
     source = resolve_resource(cfg.InputModel)
+    if rs_qps and cfg.ResidualScaleFrom:
+        raise ConfigError("give ResidualScaleQPs (a fit) or ResidualScaleFrom (a copy), not both")
     if is_integer_model_file(source):
         imf = IntegerModelFile(source)
         table, fit = imf.residual_scale, imf.header.get("residual_scale_fit")
         if rs_qps:
             table, fit = _fit(cfg, source, rs_qps)
+        elif cfg.ResidualScaleFrom:
+            table, fit = _table_from(cfg.ResidualScaleFrom)
         sha = rewrite_integer_model(imf, cfg.OutputModel, cfg.ModelName or imf.model_name, table, fit)
         print(f"ConverterApp: wrote {cfg.OutputModel} ({cfg.ModelName or imf.model_name}) sha256 {sha} "
               f"(tensors of {source}, ResidualScale {'table' if table else 'none'})")
@@ -126,10 +132,28 @@ def run(cfg) -> int:
             os.remove(cfg.OutputModel)      # not left behind without the table it was asked for
             raise
         sha = rewrite_integer_model(IntegerModelFile(cfg.OutputModel), cfg.OutputModel, name, table, fit)
+    elif cfg.ResidualScaleFrom:
+        table, fit = _table_from(cfg.ResidualScaleFrom)
+        sha = rewrite_integer_model(IntegerModelFile(cfg.OutputModel), cfg.OutputModel, name, table, fit)
     print(f"ConverterApp: {len(samples)} calibration samples from {len(clips)} clips; "
           f"{len(layers)} integer layers, {cfg.WeightBits}-bit weights, {cfg.ActivationBits}-bit activations")
     print(f"ConverterApp: wrote {cfg.OutputModel} ({name}) sha256 {sha} (from float model sha256 {meta['sha256']})")
     return 0
+
+
+def _table_from(path: str):
+    """The ResidualScale table and fit record of another integer model (ResidualScaleFrom)."""
+    from CommonLib.errors import ConfigError
+    from CommonLib.fixed_point.int_model_file import IntegerModelFile, is_integer_model_file
+    path = resolve_resource(path)
+    if not is_integer_model_file(path):
+        raise ConfigError(f"ResidualScaleFrom '{path}' is not an integer model file")
+    src = IntegerModelFile(path)
+    if src.residual_scale is None:
+        raise ConfigError(f"ResidualScaleFrom '{path}' has no ResidualScale table")
+    fit = dict(src.header.get("residual_scale_fit") or {}, copied_from={"model_name": src.model_name,
+                                                                       "sha256": src.sha256})
+    return src.residual_scale, fit
 
 
 def _fit(cfg, model_path: str, qps: list[int]):

@@ -24,7 +24,7 @@ BASE_METRICS = {"psnr_y": psnr_y, "ms_ssim_y": ms_ssim_y}
 
 def code_hdac_point(seq: dict, model_path: str, base_qp: int, intra_qp: int, frames: int = 0,
                     precision: int = 8, fusion: bool = True, intra_period: int = 0, metrics=None,
-                    base_layer: BaseLayerSettings | None = None) -> dict:
+                    base_layer: BaseLayerSettings | None = None, keypoint_transmission: str = "always") -> dict:
     """Encode ``seq`` and measure it; hash SEI messages off (rate as in the CTC).
 
     ``kbps`` counts every byte of the bitstream, ``bits`` splits them (EvalApp.bit_breakdown).
@@ -34,10 +34,12 @@ def code_hdac_point(seq: dict, model_path: str, base_qp: int, intra_qp: int, fra
     metrics = dict(BASE_METRICS, **(metrics or {}))
     base_layer = base_layer or BaseLayerSettings(picture_hash=0)
     model = open_encoder_model(model_path)
-    settings = EncoderSettings(precision=precision, generated_picture_hash=False, fusion=fusion)
+    settings = EncoderSettings(precision=precision, generated_picture_hash=False, fusion=fusion,
+                               keypoint_transmission=keypoint_transmission)
     gen_rows, base_rows = [], []
     bits = {"all": 0, "sei": 0, "animation": 0}
     parts = {p: 0 for p in PARTS}
+    derived = 0
     t0 = time.time()
     for src, data, pic in code_sequence(seq, model, base_qp, intra_qp, frames, intra_period, settings, base_layer):
         bits["all"] += 8 * len(data)
@@ -45,6 +47,7 @@ def code_hdac_point(seq: dict, model_path: str, base_qp: int, intra_qp: int, fra
         bits["animation"] += pic.sei_bits + (pic.base_bits if pic.is_key else 0)
         (au,) = split_access_units(data, base_layer.codec)
         access_unit_bits(au, parts)
+        derived += int(pic.out.derived)
         gen_rows.append([f(src, pic.out.rgb) for f in metrics.values()])
         base_rgb = pic.base.to_rgb()
         base_rows.append([f(src, base_rgb) for f in BASE_METRICS.values()])
@@ -55,7 +58,8 @@ def code_hdac_point(seq: dict, model_path: str, base_qp: int, intra_qp: int, fra
     seconds = n / float(rate)
     res = {"sequence": seq["name"], "model": model.name, "model_sha256": model.sha256,
            "float_model_sha256": model.source_model_sha256, "base_qp": base_qp, "intra_qp": intra_qp,
-           "fusion": int(fusion), "base_layer": base_layer.identity(), "frames": n,
+           "fusion": int(fusion), "base_layer": base_layer.identity(), "keypoint_transmission": keypoint_transmission,
+           "derived_pictures": derived, "frames": n,
            "kbps": bits["all"] / seconds / 1000, "gfv_sei_kbps": bits["sei"] / seconds / 1000,
            "kbps_animation": bits["animation"] / seconds / 1000, "bits": parts, "seconds": seconds,
            "encode_fps": n / dt}

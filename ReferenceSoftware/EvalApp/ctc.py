@@ -44,9 +44,9 @@ def metric_functions(names, weights: dict | None = None):
     return {k: table[k] for k in names if k in table}
 
 
-def config_name(model_config: str, base_layer: str) -> str:
-    """'HDAC-HF' on base layer 'x265' -> 'HDAC-HF x265'."""
-    return f"{model_config} {base_layer}"
+def config_name(model_config: str, base_layer: str, transmission: str = "always") -> str:
+    """'HDAC-HF' on base layer 'x265' -> 'HDAC-HF x265'; with decoder-side keypoints 'HDAC-HF never x265'."""
+    return f"{model_config}{'' if transmission == 'always' else ' ' + transmission} {base_layer}"
 
 
 def plan_points(seqs, opts) -> list[dict]:
@@ -62,13 +62,16 @@ def plan_points(seqs, opts) -> list[dict]:
             if mc not in opts["configs"]:
                 continue
             for bl_name, bl in opts["base_layers"].items():
-                for qp, iqp in zip(opts["base_qps"], opts["intra_qps"]):
-                    pts.append(dict(kind="hdac", config=config_name(mc, bl_name), seq=s, model=models[mc], qp=qp,
-                                    intra_qp=iqp, fusion=True, base_layer=bl, rate_point=qp))
+                for kt in opts.get("keypoint_transmissions", ["always"]) if mc == "HDAC-HF" else ["always"]:
+                    for qp, iqp in zip(opts["base_qps"], opts["intra_qps"]):
+                        pts.append(dict(kind="hdac", config=config_name(mc, bl_name, kt), seq=s, model=models[mc],
+                                        qp=qp, intra_qp=iqp, fusion=True, base_layer=bl, rate_point=qp,
+                                        keypoint_transmission=kt))
         if ANIMATION in opts["configs"]:
             for iqp in opts["animation_intra_qps"]:
                 pts.append(dict(kind="hdac", config=ANIMATION, seq=s, model=opts["hf_model"], qp=51, intra_qp=iqp,
-                                fusion=False, base_layer=opts["animation_base_layer"], rate_point=iqp))
+                                fusion=False, base_layer=opts["animation_base_layer"], rate_point=iqp,
+                                keypoint_transmission="always"))
         for name, enc in opts["anchors"].items():
             for qp in opts["anchor_qps"]:
                 pts.append(dict(kind="anchor", config=name, seq=s, qp=qp, encoder=enc, rate_point=qp,
@@ -93,7 +96,8 @@ def run_point(p, frames, metric_names, weights=None, threads=1) -> dict:
     else:
         from EvalApp.coding_point import code_hdac_point
         res = code_hdac_point(p["seq"], resolve_resource(p["model"]), p["qp"], p["intra_qp"], frames,
-                              fusion=p["fusion"], metrics=extra, base_layer=p["base_layer"])
+                              fusion=p["fusion"], metrics=extra, base_layer=p["base_layer"],
+                              keypoint_transmission=p["keypoint_transmission"])
         if p["config"] == ANIMATION:
             res["kbps_bitstream"], res["kbps"] = res["kbps"], res["kbps_animation"]
     res["rate_point"], res["config"] = p["rate_point"], p["config"]
@@ -140,7 +144,8 @@ def _stored_point(p, ids: _Identities, metrics=()):
         else:
             want = ids.of(id(p["encoder"]), p["encoder"].identity)
         return res if res.get("anchor_encoder") == want else None
-    if res.get("model_sha256") != ids.model(p["model"]) or res.get("intra_qp") != p["intra_qp"]:
+    if res.get("model_sha256") != ids.model(p["model"]) or res.get("intra_qp") != p["intra_qp"] or \
+            res.get("keypoint_transmission", "always") != p["keypoint_transmission"]:
         return None
     bl = p["base_layer"]
     return res if res.get("base_layer") == ids.of(id(bl), bl.identity) else None
