@@ -75,15 +75,18 @@ def git_commit() -> str:
 
 
 def base_layer_text(stream: dict, args: list[str]) -> str:
-    """What coded the base layer: x265 (PyAV) or HM (its binary's SHA-256 and cfg)."""
+    """What coded the base layer: x265 (PyAV, preset and parameters) or HM (its binary's SHA-256 and cfg)."""
     import av
+    from EncoderLib.base_layer_settings import DEFAULT_X265_PARAMS, DEFAULT_X265_PRESET
     if "--BaseLayerEncoder" in args and args[args.index("--BaseLayerEncoder") + 1] == "hm":
         from CommonLib.files import sha256_file
         from EncoderLib.jvet_encoder import jvet_encoder
         e = jvet_encoder("HM", args[args.index("--HmEncoder") + 1])
         return (f"HM TAppEncoder sha256 {sha256_file(e.binary)}, -c {os.path.basename(e.cfg_file)} "
                 f"(sha256 {sha256_file(e.cfg_file)})")
-    return f"x265 through PyAV {av.__version__}"
+    preset = args[args.index("--X265Preset") + 1] if "--X265Preset" in args else DEFAULT_X265_PRESET
+    params = args[args.index("--X265Params") + 1] if "--X265Params" in args else DEFAULT_X265_PARAMS
+    return f"x265 through PyAV {av.__version__}, preset {preset}" + (f" ({params})" if params else "")
 
 
 def generate(stream: dict, commit: str, hm_encoder: str = "") -> None:

@@ -236,3 +236,19 @@ def test_hm_base_layer_bad_input(tmp_path, tiny_model_file, jvet_tools, capsys):
     fails(["--HmEncoder", _script(tmp_path, "short", f'exec {real} "$@" -f 2')] + cfg, "coded 2 pictures, 3 were given")
     fails(["--HmEncoder", real] + cfg + ["--IntraPeriod", "5"], "needs IntraPeriod 0 or a multiple of its GOPSize 8")
     fails(["--HmEncoder", real] + cfg + ["--BaseLayerQPCascade", "1"], "BaseLayerQPCascade applies to x265")
+
+
+def test_hm_streams_are_cached_by_content(tmp_path, jvet_tools, monkeypatch):
+    """EvalApp codes a sequence's HM base layer once for every configuration that shares it."""
+    from fractions import Fraction
+    from EncoderLib.jvet_encoder import jvet_encoder
+    yuv = tmp_path / "in.yuv"
+    yuv.write_bytes(np.random.default_rng(1).integers(0, 256, 3 * 64 * 64 * 3 // 2, dtype=np.uint8).tobytes())
+    enc = jvet_encoder("HM", jvet_tools["bin"]["TAppEncoderStatic"], jvet_tools["cfg"]["hm_encoder_lowdelay_P_main.cfg"])
+    enc.cache_dir = str(tmp_path / "cache")
+    first = enc.encode(str(yuv), str(tmp_path / "a.bin"), 64, 64, Fraction(25), 3, 45, 30)
+    assert len(os.listdir(enc.cache_dir)) == 1
+    monkeypatch.setattr(subprocess, "Popen", lambda *a, **k: (_ for _ in ()).throw(AssertionError("HM ran")))
+    assert enc.encode(str(yuv), str(tmp_path / "b.bin"), 64, 64, Fraction(25), 3, 45, 30) == first
+    with pytest.raises(AssertionError, match="HM ran"):                # another QP is another stream
+        enc.encode(str(yuv), str(tmp_path / "c.bin"), 64, 64, Fraction(25), 3, 46, 30)

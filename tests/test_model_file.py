@@ -141,3 +141,21 @@ def test_the_integer_model_format_table_gives_each_shipped_file_its_sha256_and_s
     for name, sha, size in rows:
         path = os.path.join(MODEL_DIR, name)
         assert sha256_file(path) == sha and os.path.getsize(path) == int(size.replace(" ", ""))
+
+
+def test_the_kpd_model_is_v2_plus_the_integer_keypoint_detector():
+    """hdac_hf_small_v2_kpd: every tensor and the table of hdac_hf_small_v2, and the detector.* layers."""
+    import os
+
+    import numpy as np
+
+    from CommonLib.fixed_point.int_model_file import IntegerModelFile
+    from CommonLib.model_registry import MODEL_DIR
+    v2 = IntegerModelFile(os.path.join(MODEL_DIR, "hdac_hf_small_v2.hfim"))
+    kpd = IntegerModelFile(os.path.join(MODEL_DIR, "hdac_hf_small_v2_kpd.hfim"))
+    assert all(np.array_equal(a, kpd.arrays[n]) for n, a in v2.arrays.items())
+    extra = set(kpd.arrays) - set(v2.arrays)
+    assert extra and all(n.startswith("detector.") or n == "const.kp_temperature" for n in extra)
+    assert kpd.residual_scale == v2.residual_scale and kpd.source_model_sha256 == v2.source_model_sha256
+    assert kpd.header["conversion"]["keypoint_detector"] == 1 and kpd.network().has_detector
+    assert not v2.network().has_detector

@@ -20,7 +20,7 @@ from CommonLib.errors import BitstreamError, ModelError
 from CommonLib.files import sha256_file
 
 #: The shipped default models (doc/model_card.md): EncoderApp's ModelFile, EvalApp's HdacHfModel / HdacPlusModel.
-DEFAULT_HDAC_HF_MODEL = "resource:models/hdac_hf_small_v2.hfim"
+DEFAULT_HDAC_HF_MODEL = "resource:models/hdac_hf_small_v2_kpd.hfim"
 DEFAULT_HDAC_PLUS_MODEL = "resource:models/hdac_plus_small_v2.hfim"
 
 MODEL_URI_TAG = "tag:hdac-hf-reference-software,2026:model"

@@ -89,6 +89,9 @@ class JvetEncoder:
     binary_option: str = "HmEncoder"
     cfg_option: str = "HmEncoderCfg"
     extra_args: list = field(default_factory=list)
+    #: a folder where streams are kept by the SHA-256 of (binary, cfg, input, command): the JVET encoders are
+    #: deterministic, so EvalApp codes a sequence once for all configurations that share its base layer
+    cache_dir: str = ""
 
     def __post_init__(self):
         if self.codec_name not in JVET_CODECS:
@@ -140,6 +143,13 @@ class JvetEncoder:
         name = os.path.basename(self.binary)
         if os.path.exists(out):
             os.remove(out)
+        cached = self._cache_path(yuv, args[1:], out, recon) if self.cache_dir else None
+        if cached and os.path.exists(cached) and not recon:
+            with open(cached, "rb") as f:
+                data = f.read()
+            if progress:
+                progress(frames)
+            return data
         tail: list[str] = []
         try:
             proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -169,7 +179,19 @@ class JvetEncoder:
                                  f"Annex-B stream: {e}") from None
         if len(aus) != frames:
             raise BitstreamError(f"{self.codec_name} encoder '{name}' coded {len(aus)} pictures, {frames} were given")
+        if cached and not recon:
+            from CommonLib.files import write_bytes
+            os.makedirs(self.cache_dir, exist_ok=True)
+            write_bytes(cached, data, "cached base-layer stream")
         return data
+
+    def _cache_path(self, yuv: str, args: list[str], out: str, recon: str) -> str:
+        import hashlib
+        h = hashlib.sha256()
+        for part in (sha256_file(self.binary), sha256_file(self.cfg_file), sha256_file(yuv)):
+            h.update(part.encode())
+        h.update(repr([a for a in args if a not in (yuv, out, recon, self.cfg_file)]).encode())
+        return os.path.join(self.cache_dir, h.hexdigest() + ".bin")
 
 
 def jvet_encoder(codec_name: str, binary: str, cfg_file: str = "") -> JvetEncoder:

@@ -40,6 +40,8 @@ GATES_OPTIONS = COMMON_OPTIONS + [
 
 CTC_OPTIONS = COMMON_OPTIONS + [
     Option("Configs", str, "HDAC-HF,HDAC+,Animation-only", "test configurations: HDAC-HF, HDAC+, Animation-only"),
+    Option("KeypointTransmissions", str, "always", "HDAC-HF's keypoint transmission modes: always, never, rd "
+           "(EncoderApp KeypointTransmission; never / rd need a model with the integer keypoint detector)"),
     Option("AnimationIntraQPs", str, "22,27,32,37", "animation-only rate points (key-picture QPs)"),
     Option("Anchors", str, "x265", "anchors: HM, VTM (need their binaries), x265 (not the JVET anchor)"),
     Option("AnchorQPs", str, "35,39,43,47,51", "anchor rate points (base QP of the low-delay P cascade)"),
@@ -84,14 +86,19 @@ def ctc_options(values: dict, metrics: list[str], configs: list[str], anchors: l
         elif name == "hm":
             base_layers["HM"] = BaseLayerSettings("hm", hm_encoder=values["HmEncoder"], hm_cfg=values["HmEncoderCfg"],
                                                   picture_hash=0)
-            base_layers["HM"].jvet_encoder()
+            base_layers["HM"].jvet_encoder().cache_dir = os.path.join(values["OutputDir"], "hm_base_layer_cache")
         else:
             raise ConfigError(f"BaseLayerEncoders: '{name}' is not x265 or hm")
     anchor_encoders = {}
     for a in anchors:
         anchor_encoders[a] = jvet_encoder(a, values[f"{a.capitalize()}Encoder"],
                                           values[f"{a.capitalize()}EncoderCfg"]) if a in ("HM", "VTM") else None
+    modes = [m for m in values.get("KeypointTransmissions", "always").split(",") if m]
+    bad = [m for m in modes if m not in ("always", "never", "rd")]
+    if bad or not modes:
+        raise ConfigError(f"KeypointTransmissions '{values.get('KeypointTransmissions')}': choose from always, never, rd")
     return dict(base_qps=base_qps, intra_qps=intra_qps, base_layers=base_layers, animation_base_layer=x265,
+                keypoint_transmissions=modes,
                 animation_intra_qps=int_list("AnimationIntraQPs", values.get("AnimationIntraQPs", "22"),
                                              allow_empty=True),
                 anchor_qps=int_list("AnchorQPs", values.get("AnchorQPs", "37")), anchors=anchor_encoders,
