@@ -3,12 +3,23 @@
 Not part of the test suite (tests/ never times anything). Figures are
 reported in the issue notes and doc/model_card.md.
 """
+import os
+
 import numpy as np
 import pytest
 import torch
 
 from CommonLib.network_config import preset
 from CommonLib.network.hdac_hf import HdacHfModel
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module")
+def example_picture():
+    from CommonLib.app_config import EXAMPLE_CLIP, resolve_resource
+    from CommonLib.video_io import VideoReader
+    return next(VideoReader(resolve_resource(EXAMPLE_CLIP)).frames(5, 1)).to_rgb()
 
 
 @pytest.fixture(scope="module", params=["small", "paper"])
@@ -138,3 +149,50 @@ def test_residual_scaling_and_slice_qp(benchmark, shipped):
         parser.access_unit(aus[1].nal_units)
         return apply_residual_scale(pics[1], pics[2], 25)
     benchmark.pedantic(one_picture, rounds=50, warmup_rounds=2)
+
+
+@pytest.mark.parametrize("preset, params", [("medium", ""), ("slower", "psy-rd=0:psy-rdoq=0:aq-mode=0"),
+                                            ("veryslow", "psy-rd=0:psy-rdoq=0:aq-mode=0")])
+def test_x265_base_layer_encoder(benchmark, preset, params):
+    """The built-in x265 base layer on the 32 pictures of the embedded clip (BaseLayerQP 50, IntraQP 27):
+    pictures/s = 32 / time. The default is veryslow with psy-rd=0:psy-rdoq=0:aq-mode=0."""
+    from fractions import Fraction
+    from CommonLib.app_config import EXAMPLE_CLIP, resolve_resource
+    from CommonLib.video_io import VideoReader
+    from EncoderLib.base_layer_encoder import X265BaseLayerEncoder
+    pics = list(VideoReader(resolve_resource(EXAMPLE_CLIP)).frames())
+
+    def run():
+        e = X265BaseLayerEncoder(256, 256, Fraction(30), 27, 50, 0, 0, preset, params)
+        return [a for p in pics for a in e.encode(p)] + e.flush()
+    benchmark.extra_info["pictures"] = len(pics)
+    benchmark.pedantic(run, rounds=2, warmup_rounds=0)
+
+
+def test_hm_base_layer_encoder(benchmark, tmp_path):
+    """HM 18.0's TAppEncoder (JVET low-delay P cfg) on the 32 pictures of the embedded clip, when
+    ../shared/jvet-tools is there (installed by its install.sh into a temporary folder)."""
+    import subprocess
+    from fractions import Fraction
+    from CommonLib.app_config import EXAMPLE_CLIP, resolve_resource
+    from CommonLib.video_io import VideoReader
+    from EncoderLib.jvet_encoder import jvet_encoder
+    tools = os.path.join(os.path.dirname(ROOT), "shared", "jvet-tools", "install.sh")
+    if not os.path.isfile(tools):
+        pytest.skip("needs ../shared/jvet-tools")
+    d = subprocess.run(["bash", tools, str(tmp_path / "jvet")], capture_output=True, text=True, check=True).stdout.strip()
+    enc = jvet_encoder("HM", os.path.join(d, "bin", "TAppEncoderStatic"))
+    yuv = tmp_path / "in.yuv"
+    yuv.write_bytes(b"".join(p.packed().tobytes() for p in VideoReader(resolve_resource(EXAMPLE_CLIP)).frames()))
+    benchmark.extra_info["pictures"] = 32
+    benchmark.pedantic(lambda: enc.encode(str(yuv), str(tmp_path / "o.bin"), 256, 256, Fraction(30), 32, 50, 27),
+                       rounds=2, warmup_rounds=0)
+
+
+def test_integer_keypoint_detector(benchmark, example_picture):
+    """The normative integer keypoint detector of the default model on one 256x256 picture."""
+    from CommonLib.fixed_point.int_model_file import IntegerModelFile
+    from CommonLib.app_config import resolve_resource
+    from CommonLib.model_registry import DEFAULT_HDAC_HF_MODEL
+    net = IntegerModelFile(resolve_resource(DEFAULT_HDAC_HF_MODEL)).network()
+    benchmark(lambda: net.detect(example_picture))

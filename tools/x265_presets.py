@@ -32,6 +32,9 @@ VARIANTS = {
     "veryslow_psnr_constqp": ("veryslow", PSNR_TUNING, False),
 }
 QPS = (35, 39, 43, 47, 51)
+#: --base-layer: the HDAC-HF base layer alone (key picture at IntraQP 27, the CTC's BaseLayerQPs), cascade on / off
+BASE_LAYER_QPS = (44, 46, 48, 50)
+BASE_LAYER_INTRA_QP = 27
 
 
 def _point(args):
@@ -39,10 +42,10 @@ def _point(args):
     from CommonLib.files import write_json
     import torch
     torch.set_num_threads(1)
-    path, seq, name, qp, frames = args
+    path, seq, name, qp, frames, intra_qp = args
     preset, params, cascade = VARIANTS[name]
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    r = code_anchor_point(seq, "x265", qp, frames, {}, None, preset, params, cascade)
+    r = code_anchor_point(seq, "x265", qp, frames, {}, None, preset, params, cascade, intra_qp)
     r["rate_point"], r["config"] = qp, name
     write_json(path, r, "x265 study point")
     return r
@@ -50,13 +53,15 @@ def _point(args):
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--hm-points", required=True, help="points folder of an EvalApp ctc run with the HM anchor")
+    ap.add_argument("--hm-points", default="", help="points folder of an EvalApp ctc run with the HM anchor")
     ap.add_argument("--out", default="results/x265_presets")
     ap.add_argument("--variants", default=",".join(VARIANTS))
     ap.add_argument("--sequence-list", default=os.path.join(os.path.dirname(ROOT), "shared", "sequences",
                                                              "sequences.yaml"))
     ap.add_argument("--frames", type=int, default=250)
     ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--base-layer", action="store_true", help="compare the variants as HDAC-HF base layers (key "
+                    f"picture at IntraQP {BASE_LAYER_INTRA_QP}, QPs {BASE_LAYER_QPS}) with each other, not with HM")
     a = ap.parse_args(argv)
     from CommonLib.files import write_text
     from CommonLib.sequence_list import read_sequence_list
@@ -67,22 +72,25 @@ def main(argv=None) -> int:
         raise SystemExit(f"x265_presets: unknown variant(s) {unknown} (choose {', '.join(VARIANTS)})")
     seqs = read_sequence_list(a.sequence_list, "test")
     results, todo = [], []
+    qps, intra = (BASE_LAYER_QPS, BASE_LAYER_INTRA_QP) if a.base_layer else (QPS, None)
     for name in names:
         for s in seqs:
-            for qp in QPS:
+            for qp in qps:
                 path = os.path.join(a.out, "points", name, f"{s['name']}_x265_{qp}_f{a.frames}.json")
                 if os.path.exists(path):
                     r = json.load(open(path))
                     r["config"] = name
                     results.append(r)
                 else:
-                    todo.append((path, s, name, qp, a.frames))
+                    todo.append((path, s, name, qp, a.frames, intra))
     with ProcessPoolExecutor(max(1, a.jobs)) as ex:
         results += list(ex.map(_point, todo))
+    metrics = ["psnr_y", "ms_ssim_y"]
+    if a.base_layer:
+        return base_layer_report(a, names, results, metrics)
     hm = [dict(json.load(open(p)), config="HM") for p in glob.glob(os.path.join(a.hm_points, "*_HM_*.json"))]
     if not hm:
         raise SystemExit(f"x265_presets: no HM anchor points in {a.hm_points}")
-    metrics = ["psnr_y", "ms_ssim_y"]
     lines = ["# x265 settings against HM (test split)", "",
              f"Every test sequence, all pictures (up to {a.frames}), QPs {', '.join(map(str, QPS))}; low-delay P, "
              "ref=4; HM's QP cascade (GOP 8, offsets 5,4,5,4,5,4,5,1 + model offset, intra QP - 1) unless "
@@ -100,6 +108,28 @@ def main(argv=None) -> int:
                      f"{fmt(table['HM']['psnr_y']['average'])} | {fmt(table['HM']['ms_ssim_y']['average'])} | "
                      f"{fps:.1f} |")
     write_text(os.path.join(a.out, "report.md"), "\n".join(lines) + "\n", "x265 study report")
+    print("\n".join(lines))
+    return 0
+
+
+def base_layer_report(a, names, results, metrics) -> int:
+    """The variants as HDAC-HF base layers: BD-rate of each against the first."""
+    from CommonLib.files import write_text
+    from EvalApp.report import bd_table, fmt
+    ref = names[0]
+    lines = [f"# x265 variants as the HDAC-HF base layer (test split)", "",
+             f"The base layer alone (decoded pictures against the source): key picture at IntraQP "
+             f"{BASE_LAYER_INTRA_QP}, BaseLayerQPs {', '.join(map(str, BASE_LAYER_QPS))} (with the cascade: HM's "
+             f"offsets around them), all pictures up to {a.frames}. BD-rate (PCHIP) against `{ref}`. Made by "
+             "`python tools/x265_presets.py --base-layer`.", "",
+             f"| variant | QP cascade | BD-rate PSNR-Y vs {ref} | BD-rate MS-SSIM vs {ref} |", "|---|---|---|---|"]
+    base = [dict(r, config=ref) for r in results if r["config"] == ref]
+    for name in names[1:]:
+        rs = [r for r in results if r["config"] == name]
+        table, _, _ = bd_table(rs + base, name, [ref], metrics)
+        lines.append(f"| {name} | {'yes' if VARIANTS[name][2] else 'no'} | {fmt(table[ref]['psnr_y']['average'])} | "
+                     f"{fmt(table[ref]['ms_ssim_y']['average'])} |")
+    write_text(os.path.join(a.out, "report.md"), "\n".join(lines) + "\n", "x265 base-layer study report")
     print("\n".join(lines))
     return 0
 

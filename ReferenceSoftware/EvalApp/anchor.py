@@ -55,13 +55,13 @@ def _measure(pictures, sources, metrics) -> list[list[float]]:
             for p, s in zip(pictures, sources)]
 
 
-def _x265_pictures(seq, reader, n, rate, qp, preset, params, cascade=True):
-    """x265 bitstream and decoded pictures of the first n pictures (HM's QP cascade, or constant QP with the
-    intra picture at QP - 1)."""
-    enc = X265BaseLayerEncoder(reader.info.width, reader.info.height, rate, qp + (0 if cascade else INTRA_QP_OFFSET),
-                               qp, 0, picture_hash=0, preset=preset,
+def _x265_pictures(seq, reader, n, rate, qp, preset, params, cascade=True, intra_qp=None):
+    """x265 bitstream and decoded pictures of the first n pictures (HM's QP cascade, or constant QP; the intra
+    picture at QP - 1, or at ``intra_qp``)."""
+    iqp = qp + INTRA_QP_OFFSET if intra_qp is None else intra_qp
+    enc = X265BaseLayerEncoder(reader.info.width, reader.info.height, rate, iqp, qp, 0, picture_hash=0, preset=preset,
                                extra_params=":".join(p for p in (X265_ANCHOR_PARAMS, params) if p),
-                               picture_qps=hm_lowdelay_p_qps(n, qp) if cascade else None)
+                               picture_qps=lowdelay_p_qps(n, qp, iqp) if cascade else None)
     dec = BaseLayerDecoder("hevc")
     data, pics = [], []
     for p in reader.frames(0, n):
@@ -91,7 +91,8 @@ def _jvet_pictures(encoder, reader, n, rate, qp):
 
 
 def code_anchor_point(seq: dict, anchor: str, qp: int, frames: int = 0, metrics=None, jvet_encoder=None,
-                      x265_preset: str = "medium", x265_params: str = "", x265_cascade: bool = True) -> dict:
+                      x265_preset: str = "medium", x265_params: str = "", x265_cascade: bool = True,
+                      x265_intra_qp: int | None = None) -> dict:
     """One anchor rate point: ``anchor`` in ANCHORS at base QP ``qp`` (HM's cascade) on ``seq``."""
     reader = VideoReader(seq["path"])
     rate = Fraction(seq.get("fps") or reader.info.frame_rate).limit_denominator(1001)
@@ -99,8 +100,10 @@ def code_anchor_point(seq: dict, anchor: str, qp: int, frames: int = 0, metrics=
     metrics = metrics or {}
     t0 = time.time()
     if anchor == "x265":
-        data, pics = _x265_pictures(seq, reader, n, rate, qp, x265_preset, x265_params, x265_cascade)
+        data, pics = _x265_pictures(seq, reader, n, rate, qp, x265_preset, x265_params, x265_cascade, x265_intra_qp)
         identity, codec = x265_anchor_identity(x265_preset, x265_params, x265_cascade), "hevc"
+        if x265_intra_qp is not None:
+            identity["intra_qp"] = x265_intra_qp
     else:
         data, pics = _jvet_pictures(jvet_encoder, reader, n, rate, qp)
         identity, codec = jvet_encoder.identity(), jvet_encoder.codec
