@@ -46,7 +46,7 @@ def decode_md5s(bitstream: str, model_file: str = "", syntax: str = "vtm") -> li
     dec = HdacHfDecoder("hevc", model_file, True, gfv_syntax=syntax)
     out = []
     for pic in dec.decode(read_bitstream(bitstream)):
-        kind = "K" if pic.out.is_key else ("F" if pic.out.fusion else "A")
+        kind = "K" if pic.out.is_key else "D" if pic.out.derived else ("F" if pic.out.fusion else "A")
         out.append((kind, ",".join(d.hex() for d in md5_planes(list(pic.out.rgb))),
                     ",".join(d.hex() for d in md5_planes(pic.base_picture.planes()))))
     return out
@@ -64,7 +64,7 @@ def read_md5_file(path: str) -> list[tuple[str, str, str]]:
 
 def write_md5_file(path: str, rows, header: str) -> None:
     from CommonLib.files import write_text
-    lines = [header, "# picture type(K key / F fused / A animation-only) md5(R,G,B of the output picture) "
+    lines = [header, "# picture type(K key / F fused / A animation-only / D fused, derived keypoints) md5(R,G,B of the output picture) "
              "md5(Y,Cb,Cr of the decoded base-layer picture)\n"]
     lines += [f"{i} {kind} {gen} {base}\n" for i, (kind, gen, base) in enumerate(rows)]
     write_text(path, "".join(lines), "MD5 file")

@@ -134,7 +134,7 @@ Features exercised:    {stream['features']}
 GFV SEI syntax:        {GFV_SYNTAX_TEXT[syntax]}
 Base layer:            {base_layer_text(stream, args)}
 Picture size:          256x256, 8 bit; output pictures R'G'B' 4:4:4 (MD5 per plane R, G, B)
-Frames:                {len(rows)} (K key / F fused / A animation-only: {kinds})
+Frames:                {len(rows)} (K key / F fused / A animation-only / D derived keypoints: {kinds})
 Frame rate:            30 fps (embedded clip {DEFAULT_INPUT})
 Model:                 {imf.model_name}, integer model sha256 {imf.sha256}
                        ({stream.get('model', DEFAULT_MODEL)}; converted from float model sha256 {imf.source_model_sha256})

@@ -49,6 +49,8 @@ OPTIONS = [
     Option("KeypointTransmission", str, "always", "always: keypoints in every picture (float detector of the source); "
            "never: fused pictures carry none, the decoder derives them (integer detector of the model); rd: sent "
            "where they pay for their bits", choices=("always", "never", "rd")),
+    Option("KeypointLambdaScale", float, 1.0, "KeypointTransmission rd: lambda = this x HM's lambda of the picture's "
+           "SliceQpY"),
     Option("KeypointPrecision", int, 8, "P = gfv_coordinate_precision_factor_minus1 + 1 (fractional bits)"),
     flag("KeypointPrediction", 1, "gfv_kps_pred_flag: predict keypoints (1) or code them absolutely (0)"),
     flag("Fusion", 1, "gfv_fusion_pic_flag: fuse the base layer (1) or animation-only (0)"),
@@ -103,6 +105,8 @@ def run(cfg) -> int:
         raise ConfigError(f"KeypointPrecision {cfg.KeypointPrecision} is outside 1..32")
     if cfg.IntraPeriod < 0 or cfg.FramesToBeEncoded < 0 or cfg.FrameSkip < 0:
         raise ConfigError("IntraPeriod, FramesToBeEncoded and FrameSkip must not be negative")
+    if cfg.KeypointLambdaScale < 0:
+        raise ConfigError(f"KeypointLambdaScale {cfg.KeypointLambdaScale} is negative")
     if cfg.GfvId < 0:
         raise ConfigError("GfvId must not be negative")
     bl_settings = base_layer_settings(cfg)
@@ -122,7 +126,8 @@ def run(cfg) -> int:
                                generated_picture_hash=bool(cfg.SEIGeneratedPictureHash),
                                unknown_sei=bool(cfg.SEIUnknownPayload), fusion=bool(cfg.Fusion),
                                no_fusion=parse_ranges(cfg.NoFusionPictures), gfv_syntax=cfg.GfvSeiSyntax,
-                               keypoint_transmission=cfg.KeypointTransmission)
+                               keypoint_transmission=cfg.KeypointTransmission,
+                               keypoint_lambda_scale=cfg.KeypointLambdaScale)
     print(f"EncoderApp: {in_path} {info.width}x{info.height} {float(rate):.3f} fps, {max(n_total, 0)} pictures; "
           f"IntraQP {cfg.IntraQP}, BaseLayerQP {cfg.BaseLayerQP}, IntraPeriod {cfg.IntraPeriod}; "
           f"base layer {bl_settings.describe()}; GFV SEI syntax {cfg.GfvSeiSyntax}; "

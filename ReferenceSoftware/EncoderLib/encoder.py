@@ -93,6 +93,7 @@ class EncoderSettings:
     fusion: bool = True
     gfv_syntax: str = "vtm"          # GFV SEI syntax version: vtm | hm18 (CommonLib.gfv_sei)
     keypoint_transmission: str = "always"
+    keypoint_lambda_scale: float = 1.0     # rd: lambda = scale x HM's lambda
 
 
 class HdacHfEncoder:
@@ -183,7 +184,7 @@ class HdacHfEncoder:
                                                             True, qp)
                 # the bits of its SEI NAL unit: 3-byte start code, NAL header, payload type / size, trailing bits
                 bits = 8 * (3 + len(make_sei_nal_unit(self.codec, [(GENERATIVE_FACE_VIDEO, proposal.payload)])))
-                lam = rd_lambda(qp if isinstance(qp, int) else 51)
+                lam = self.s.keypoint_lambda_scale * rd_lambda(qp if isinstance(qp, int) else 51)
                 if sse_y(sent.rgb, src) + lam * bits < sse_y(derived.rgb, src):
                     out = sent
                 else:
