@@ -1,7 +1,6 @@
 """python -m TrainerApp -c cfg/train.yaml [--Key value ...]"""
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -110,9 +109,9 @@ def run(cfg) -> int:
                         extra={"training_recipe": recipe, "training_steps": trainer.step,
                                "training_samples": trainer.step * cfg.BatchSize,
                                "validation": final_val})
-    with open(os.path.join(cfg.OutputDir, "training_log.json"), "w") as f:
-        json.dump({"stats": stats, "history": trainer.history, "final_validation": final_val,
-                   "model": out, "sha256": digest}, f, indent=1)
+    from CommonLib.files import write_json
+    write_json(os.path.join(cfg.OutputDir, "training_log.json"), {"stats": stats, "history": trainer.history,
+               "final_validation": final_val, "model": out, "sha256": digest}, "training log")
     print(f"TrainerApp: {trainer.step} steps, {stats['samples_per_s']:.2f} samples/s; model {out} sha256 {digest}")
     for qp, r in final_val.items():
         print(f"TrainerApp: validation QP{qp}: generated {r['gen_psnr_y']:.2f} dB / {r['gen_ms_ssim']:.4f}, "

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from CommonLib.files import OutputFile, write_json
 from CommonLib.metrics import ms_ssim_y, psnr_y
 from CommonLib.network.hdac_hf import HdacHfModel
 from CommonLib.network.model_file import load_model, save_model
@@ -85,11 +86,10 @@ class Trainer:
         state = {"optimizer": self.opt.state_dict(), "torch_rng": torch.get_rng_state()}
         if self.disc is not None:
             state["discriminator"], state["optimizer_d"] = self.disc.state_dict(), self.opt_d.state_dict()
-        torch.save(state, self.ckpt_state + ".part")
-        os.replace(self.ckpt_state + ".part", self.ckpt_state)
-        with open(self.ckpt_json, "w") as f:
-            json.dump({"step": self.step, "numpy_rng": self.sampler.rng.bit_generator.state,
-                       "history": self.history}, f)
+        with OutputFile(self.ckpt_state, "wb", "checkpoint") as f:
+            torch.save(state, f.f)
+        write_json(self.ckpt_json, {"step": self.step, "numpy_rng": self.sampler.rng.bit_generator.state,
+                                    "history": self.history}, "checkpoint record", indent=None)
 
     def init_from(self, path: str):
         """Start from the weights of a model file (fine-tuning); the architectures must be equal."""

@@ -28,6 +28,7 @@ from tqdm import tqdm
 from CommonLib.base_layer_decoder import BaseLayerDecoder
 from CommonLib.colour import yuv420_to_rgb
 from CommonLib.errors import InputError
+from CommonLib.files import OutputFile
 from CommonLib.video_io import VideoReader, YuvPicture
 from EncoderLib.base_layer_settings import BaseLayerSettings
 
@@ -51,6 +52,11 @@ class ClipCache:
         return yuv420_to_rgb(*YuvPicture.from_packed(arr[i], self.width, self.height).planes())
 
 
+def _save_npy(path: str, array: np.ndarray) -> None:
+    with OutputFile(path, "wb", "training cache file") as f:
+        np.save(f.f, array)
+
+
 def prepare_clip(seq: dict, cache_dir: str, qps, intra_qp: int, intra_period: int, max_frames: int,
                  base_layer: BaseLayerSettings | None = None) -> ClipCache:
     """Encode / decode one clip at every QP (cached; the cache key includes the base-layer settings)."""
@@ -64,8 +70,7 @@ def prepare_clip(seq: dict, cache_dir: str, qps, intra_qp: int, intra_period: in
     w, h = reader.info.width, reader.info.height
     if not os.path.exists(src_path):
         frames = [p.packed().reshape(-1, w) for p in reader.frames(0, max_frames)]
-        np.save(src_path + ".tmp.npy", np.stack(frames))
-        os.replace(src_path + ".tmp.npy", src_path)
+        _save_npy(src_path, np.stack(frames))
     source = np.load(src_path, mmap_mode="r")
     decoded = {}
     for qp in qps:
@@ -82,8 +87,7 @@ def prepare_clip(seq: dict, cache_dir: str, qps, intra_qp: int, intra_period: in
             pics += dec.flush()
             if len(pics) != len(source):
                 raise InputError(f"{seq['name']}: decoded {len(pics)} of {len(source)} pictures")
-            np.save(p + ".tmp.npy", np.stack([q.packed().reshape(-1, w) for q in pics]))
-            os.replace(p + ".tmp.npy", p)
+            _save_npy(p, np.stack([q.packed().reshape(-1, w) for q in pics]))
         decoded[qp] = np.load(p, mmap_mode="r")
     keys = np.arange(0, len(source), intra_period if intra_period > 0 else len(source))
     return ClipCache(seq["name"], source, decoded, keys, w, h)
