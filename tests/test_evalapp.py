@@ -195,3 +195,18 @@ def test_operating_points_hull_and_choice(tmp_path, capsys):
     assert op.main(["--points", str(d), "--out", str(tmp_path / "op.md")]) == 0
     out = (tmp_path / "op.md").read_text()
     assert "Chosen pairs (BaseLayerQP/IntraQP): 44/27, 50/32" in out
+
+
+def test_keypoint_precision_rd_table():
+    kp = _tool("keypoint_precision_rd")
+    rows = []
+    for s in ("a", "b"):
+        for p, extra in ((7, 0.0), (8, 1.0)):          # P = 8 costs 1 kbps more for the same quality
+            for qp, kbps, q in ((44, 20.0, 32.0), (50, 10.0, 29.0)):
+                rows.append(dict(sequence=s, qp=qp, precision=p, kbps=kbps + extra, sei=0.5 + extra,
+                                 psnr_y=q, ms_ssim_y=q / 40))
+    out = kp.table(rows, [7, 8], [44, 50], 8)
+    assert out[2].startswith("| 7 | 20.000 / 0.500 / 32.000 / 0.8000 | 10.000 / 0.500 / 29.000 / 0.7250 |")
+    assert out[3].endswith("| +0.00 % | +0.00 % |")
+    bd7 = float(out[2].split("|")[-3].strip().rstrip(" %"))
+    assert -10 < bd7 < -4                               # 1 kbps less at 11..21 kbps

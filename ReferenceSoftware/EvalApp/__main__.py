@@ -163,9 +163,10 @@ def run_ctc_cmd(cfg) -> int:
                                 cwd=os.path.dirname(os.path.abspath(__file__))).stdout.strip() or "unknown"
     except OSError:
         commit = "unknown"
-    speed = measure_speed() if values["MeasureSpeed"] else None
+    speed = measure_speed(values["HmEncoder"] if "HM" in opts["base_layers"] else "") \
+        if values["MeasureSpeed"] else None
     meta = {"cfg": values, "commit": commit, "date": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-            "speed": speed,
+            "speed": speed, "speed_pictures": SPEED_PICTURES,
             "base_layers": {k: v.identity() for k, v in opts["base_layers"].items()},
             "anchors": {k: (v.identity() if v is not None else "x265") for k, v in opts["anchors"].items()}}
     summary = write_report(results, values, metrics, meta, opts["out_dir"], ctc_description(opts, values))
@@ -193,8 +194,16 @@ def ctc_description(opts, values) -> list[str]:
     return [" ".join(lines)]
 
 
-def measure_speed() -> dict:
-    """Encoder and decoder pictures/s and peak memory on the embedded clip, each in its own process."""
+SPEED_PICTURES = 100
+
+
+def measure_speed(hm_encoder: str = "") -> dict:
+    """Encoder and decoder pictures/s and peak memory on the first SPEED_PICTURES pictures of the embedded clip,
+    each in its own process.
+
+    Rows: EncoderApp / DecoderApp with keypoints in every picture (KeypointTransmission always) and with
+    decoder-side keypoints (never: the decoder runs the integer keypoint detector on every fused picture),
+    both on the default x265 base layer, and EncoderApp on the HM base layer when ``hm_encoder`` is given."""
     import re
     import subprocess
     import tempfile
@@ -204,17 +213,26 @@ def measure_speed() -> dict:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                                        os.environ.get("PYTHONPATH", "")]))
     with tempfile.TemporaryDirectory() as d:
-        bs = os.path.join(d, "s.bin")
-        runs = {"EncoderApp": ["-b", bs, "--Progress", "0", "--Verbose", "0"],
-                "DecoderApp": ["-b", bs, "-o", os.path.join(d, "d.yuv"), "--Verbose", "0"]}
-        for app, args in runs.items():
-            p = subprocess.run([sys.executable, "-c", code.format(app=app), *args], capture_output=True, text=True,
-                               env=env)
+        runs = []
+        for mode in ("always", "never"):
+            bs = os.path.join(d, f"{mode}.bin")
+            runs += [(f"EncoderApp x265 {mode}", "EncoderApp", ["-b", bs, "--KeypointTransmission", mode,
+                                                                "--FramesToBeEncoded", str(SPEED_PICTURES)]),
+                     (f"DecoderApp {mode}", "DecoderApp", ["-b", bs, "-o", os.path.join(d, "d.yuv")])]
+        if hm_encoder:
+            runs.append(("EncoderApp HM never", "EncoderApp", ["-b", os.path.join(d, "hm.bin"), "--BaseLayerEncoder",
+                                                               "hm", "--HmEncoder", hm_encoder,
+                                                               "--KeypointTransmission", "never",
+                                                               "--FramesToBeEncoded", str(SPEED_PICTURES)]))
+        for row, app, args in runs:
+            p = subprocess.run([sys.executable, "-c", code.format(app=app), *args, "--Verbose", "0"]
+                               + (["--Progress", "0"] if app == "EncoderApp" else []),
+                               capture_output=True, text=True, env=env)
             if p.returncode != 0:
                 return {"error": p.stderr.strip().splitlines()[-1:]}
             fps = re.findall(r"([0-9.]+) pictures/s", p.stdout)
             peak = re.findall(r"PEAK_KB (\d+)", p.stdout)
-            out[app] = {"fps": float(fps[-1]), "peak_mib": int(peak[-1]) / 1024}
+            out[row] = {"fps": float(fps[-1]), "peak_mib": int(peak[-1]) / 1024}
     return out
 
 

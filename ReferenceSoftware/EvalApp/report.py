@@ -258,7 +258,10 @@ def write_report(results, values: dict, metrics, meta: dict, out_dir: str, descr
                   f"{r['kbps']:.2f} | " + " | ".join(f"{r[m]:.4f}" for m in metrics) + " |")
     speed = meta.get("speed")
     if speed and "error" not in speed:
-        md += ["", "## Speed and memory (256x256, this machine)", "", "| app | pictures/s | peak memory (MiB) |",
+        md += ["", "## Speed and memory (256x256, this machine)", "",
+               f"The first {meta.get('speed_pictures', '')} pictures of the embedded clip, each app in its own process "
+               "(x265 base layer unless named; always / never: KeypointTransmission). Measured after the points, "
+               "on whatever else the machine was running.", "", "| app | pictures/s | peak memory (MiB) |",
                "|---|---|---|"] + [f"| {k} | {v['fps']:.2f} | {v['peak_mib']:.0f} |" for k, v in speed.items()]
     md += ["", "## RD curves", ""] + [f"![{os.path.basename(p)}]({os.path.basename(p)})" for p in plots]
     write_text(os.path.join(out_dir, "report.md"), "\n".join(md) + "\n", "CTC report")
