@@ -195,6 +195,13 @@ def test_operating_points_hull_and_choice(tmp_path, capsys):
     assert op.main(["--points", str(d), "--out", str(tmp_path / "op.md")]) == 0
     out = (tmp_path / "op.md").read_text()
     assert "Chosen pairs (BaseLayerQP/IntraQP): 44/27, 50/32" in out
+    # a pair measured on one sequence only is left out, and named, instead of dropping the other sequences
+    json.dump(dict(config="HDAC-HF x265", sequence="a", base_qp=50, intra_qp=37, kbps=6.0, psnr_y=27.0),
+              open(d / "a_50_37.json", "w"))
+    assert op.main(["--points", str(d), "--out", str(tmp_path / "op2.md")]) == 0
+    out2 = (tmp_path / "op2.md").read_text()
+    assert "2 sequences (a, b)" in out2 and "left out, not measured on every sequence: 50/37" in out2
+    assert "Chosen pairs (BaseLayerQP/IntraQP): 44/27, 50/32" in out2
 
 
 def test_keypoint_precision_rd_table():
@@ -210,3 +217,16 @@ def test_keypoint_precision_rd_table():
     assert out[3].endswith("| +0.00 % | +0.00 % |")
     bd7 = float(out[2].split("|")[-3].strip().rstrip(" %"))
     assert -10 < bd7 < -4                               # 1 kbps less at 11..21 kbps
+
+
+def test_derived_keypoints_table():
+    from EvalApp.report import derived_keypoints_table
+    res = []
+    for s, q in (("a", 0.0), ("b", 0.2)):
+        res.append(dict(config="HDAC-HF x265", sequence=s, rate_point=50, kbps=20.0, gfv_sei_kbps=4.0, psnr_y=30.0))
+        res.append(dict(config="HDAC-HF never x265", sequence=s, rate_point=50, kbps=16.0, gfv_sei_kbps=0.2,
+                        psnr_y=30.0 - q))
+    lines = derived_keypoints_table(res, "HDAC-HF x265", "HDAC-HF never x265", ["psnr_y"])
+    assert lines[2] == "| a | 50 | 20.00 / 16.00 | -20.0 % | 4.00 / 0.20 | +0.0000 |"
+    assert lines[3] == "| b | 50 | 20.00 / 16.00 | -20.0 % | 4.00 / 0.20 | -0.2000 |"
+    assert lines[4] == "| average | 50 | 20.00 / 16.00 | -20.0 % | 4.00 / 0.20 | -0.1000 |"

@@ -1,10 +1,10 @@
 """The CTC's (BaseLayerQP, IntraQP) operating points from the RD convex hull of a sweep.
 
     python tools/operating_points.py --points results/ctc/points --config "HDAC-HF x265" [--metric psnr_y]
-        [--out doc/results/operating_points.md]
+        [--frames N] [--out doc/results/operating_points.md]
 
 Reads the stored EvalApp ctc points of one configuration over several (BaseLayerQP, IntraQP) pairs, averages
-rate and quality over the sequences that have every pair, and computes the upper convex hull of the
+rate and quality over the sequences (pairs not measured on every sequence are left out, and named), and computes the upper convex hull of the
 (kbps, metric) points: an operating point on the hull is one no mix of other points beats. For every
 BaseLayerQP the chosen IntraQP is the one closest to the hull (distance below it in the metric at its rate;
 0 on the hull). Prints and writes the table.
@@ -58,16 +58,19 @@ def main(argv=None) -> int:
     ap.add_argument("--points", required=True)
     ap.add_argument("--config", default="HDAC-HF x265")
     ap.add_argument("--metric", default="psnr_y")
+    ap.add_argument("--frames", type=int, default=0, help="only points of this many pictures (0 = any)")
     ap.add_argument("--out", default="")
     a = ap.parse_args(argv)
     rows = [json.load(open(p)) for p in glob.glob(os.path.join(a.points, "*.json"))]
-    rows = [r for r in rows if r.get("config") == a.config and a.metric in r]
-    pairs = sorted({(r["base_qp"], r["intra_qp"]) for r in rows})
+    rows = [r for r in rows if r.get("config") == a.config and a.metric in r and (not a.frames or r.get("frames") == a.frames)]
     seqs = sorted({r["sequence"] for r in rows})
-    full = [s for s in seqs if all(any(r["sequence"] == s and (r["base_qp"], r["intra_qp"]) == p for r in rows)
-                                   for p in pairs)]
-    if not full or len(pairs) < 2:
-        raise SystemExit(f"operating_points: no sequence has every pair of {a.config} in {a.points}")
+    have = [{(r["base_qp"], r["intra_qp"]) for r in rows if r["sequence"] == s} for s in seqs]
+    pairs = sorted(set.intersection(*have)) if have else []
+    left_out = sorted(set.union(*have) - set(pairs)) if have else []
+    full = seqs
+    if len(pairs) < 2:
+        raise SystemExit(f"operating_points: fewer than two (BaseLayerQP, IntraQP) pairs of {a.config} in {a.points} "
+                         "that every sequence has")
     mean = {}
     for p in pairs:
         rs = [r for r in rows if (r["base_qp"], r["intra_qp"]) == p and r["sequence"] in full]
@@ -81,9 +84,13 @@ def main(argv=None) -> int:
         chosen[bqp] = min(cands, key=lambda p: (dist[p], p[1]))
     lines = [f"# Operating points of {a.config}", "",
              f"{len(full)} sequences ({', '.join(full)}), mean kbps and mean {a.metric} of every (BaseLayerQP, "
-             f"IntraQP) pair; 'below hull' is the distance below the upper convex hull of all pairs "
+             f"IntraQP) pair that every sequence has"
+             + (f" ({a.frames} pictures each)" if a.frames else "")
+             + (f"; left out, not measured on every sequence: {', '.join(f'{b}/{i}' for b, i in left_out)}" if left_out else "")
+             + f"; 'below hull' is the distance below the upper convex hull of all pairs "
              f"(0 = on it). Chosen: per BaseLayerQP the IntraQP closest to the hull. Made by "
-             f"`python tools/operating_points.py --points {a.points} --config \"{a.config}\"`.", "",
+             f"`python tools/operating_points.py --points {a.points} --config \"{a.config}\""
+             + (f" --frames {a.frames}" if a.frames else "") + "`.", "",
              f"| BaseLayerQP | IntraQP | kbps | {a.metric} | below hull | chosen |", "|---|---|---|---|---|---|"]
     for p in pairs:
         lines.append(f"| {p[0]} | {p[1]} | {mean[p][0]:.2f} | {mean[p][1]:.3f} | {dist[p]:.3f} | "

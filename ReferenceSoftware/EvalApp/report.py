@@ -206,6 +206,26 @@ def plot_rd(results, metrics, out_dir) -> list[str]:
     return files
 
 
+def derived_keypoints_table(results, sent: str, derived: str, metrics) -> list[str]:
+    """Rate saved and quality change of ``derived`` (KeypointTransmission never) against ``sent`` (always) at the
+    same (sequence, rate point): kbps of both, rate change in %, metric change (derived - sent)."""
+    by = {(r["config"], r["sequence"], r["rate_point"]): r for r in results}
+    lines = ["| sequence | rate point | kbps sent / derived | rate | GFV SEI kbps sent / derived | " +
+             " | ".join(f"{METRIC_LABEL.get(m, m)} change" for m in metrics) + " |",
+             "|---|---|---|---|---|" + "---|" * len(metrics)]
+    keys = sorted((s, rp) for c, s, rp in by if c == derived and (sent, s, rp) in by)
+    for s, rp in keys + [("average", rp) for rp in sorted({rp for _, rp in keys})]:
+        pairs = [(by[(sent, q, rp)], by[(derived, q, rp)]) for q, r in keys if r == rp and (s == "average" or q == s)]
+        if not pairs:
+            continue
+        mean = lambda f: sum(f(a, b) for a, b in pairs) / len(pairs)  # noqa: E731
+        ka, kb = mean(lambda a, b: a["kbps"]), mean(lambda a, b: b["kbps"])
+        lines.append(f"| {s} | {rp} | {ka:.2f} / {kb:.2f} | {100 * (kb / ka - 1):+.1f} % | "
+                     f"{mean(lambda a, b: a['gfv_sei_kbps']):.2f} / {mean(lambda a, b: b['gfv_sei_kbps']):.2f} | " +
+                     " | ".join(f"{mean(lambda a, b: b[m] - a[m]):+.4f}" for m in metrics) + " |")
+    return lines
+
+
 def write_report(results, values: dict, metrics, meta: dict, out_dir: str, description: list[str]) -> str:
     """Every file of a CTC report in ``out_dir``; returns the summary (the average BD-rates against the first
     anchor) for the console."""
@@ -239,6 +259,14 @@ def write_report(results, values: dict, metrics, meta: dict, out_dir: str, descr
         if hf in tests and plus in tests:
             md += bd_section({hf: tables[hf]}, seqs, metrics, [hf], plus,
                              f"HDAC-HF against HDAC+ on the {base} base layer") + [""]
+    for base in sorted({c.split(" ", 1)[1] for c in models if c.startswith("HDAC-HF ") and " never " not in c}):
+        sent, derived = f"HDAC-HF {base}", f"HDAC-HF never {base}"
+        if sent in tests and derived in tests:
+            md += bd_section({derived: tables[derived]}, seqs, metrics, [derived], sent,
+                             f"Decoder-side keypoints against keypoints in every picture ({base} base layer)")
+            md += ["", "Same bitstream settings, keypoints sent in every picture (always) or derived by the decoder "
+                   "for every fused picture (never), per sequence and rate point:", ""]
+            md += derived_keypoints_table(results, sent, derived, metrics) + [""]
     for t in models:
         if "Animation-only" in tests:
             md += bd_section({t: tables[t]}, seqs, metrics, [t], "Animation-only",
