@@ -45,7 +45,8 @@ def test_every_option_is_in_the_software_manual(options):
 
 def test_ctc_cfg_parses():
     cfg = parse_args(CTC_OPTIONS, ["-c", os.path.join(ROOT, "cfg", "ctc.yaml")], "EvalApp ctc")
-    assert cfg.BaseLayerQPs == "44,46,48,50" and cfg.Metrics == "psnr_y,ms_ssim_y,fsim"
+    assert cfg.BaseLayerQPs == "38,44,47,50" and cfg.IntraQPs == "27,32,37,37" and cfg.Metrics == "psnr_y,ms_ssim_y,fsim"
+    assert cfg.KeypointTransmissions == "always,never" and cfg.HdacPlusBaseLayerEncoders == "x265"
 
 
 def test_the_manual_option_tables_are_generated_from_the_option_definitions():

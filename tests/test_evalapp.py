@@ -230,3 +230,17 @@ def test_derived_keypoints_table():
     assert lines[2] == "| a | 50 | 20.00 / 16.00 | -20.0 % | 4.00 / 0.20 | +0.0000 |"
     assert lines[3] == "| b | 50 | 20.00 / 16.00 | -20.0 % | 4.00 / 0.20 | -0.2000 |"
     assert lines[4] == "| average | 50 | 20.00 / 16.00 | -20.0 % | 4.00 / 0.20 | -0.1000 |"
+
+
+def test_plan_points_hdac_plus_base_layers():
+    from EvalApp.ctc import plan_points
+    seq = {"name": "s"}
+    opts = dict(base_qps=[44, 50], intra_qps=[32, 37], animation_intra_qps=[], anchor_qps=[], hf_model="hf",
+                plus_model="plus", frames=8, out_dir="o", configs=["HDAC-HF", "HDAC+"],
+                base_layers={"x265": object(), "HM": object()}, plus_base_layers=["x265"], anchors={},
+                keypoint_transmissions=["always", "never"])
+    configs = sorted({p["config"] for p in plan_points([seq], opts)})
+    assert configs == ["HDAC+ x265", "HDAC-HF HM", "HDAC-HF never HM", "HDAC-HF never x265", "HDAC-HF x265"]
+    assert {(p["qp"], p["intra_qp"]) for p in plan_points([seq], opts)} == {(44, 32), (50, 37)}
+    del opts["plus_base_layers"]
+    assert "HDAC+ HM" in {p["config"] for p in plan_points([seq], opts)}

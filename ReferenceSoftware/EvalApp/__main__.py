@@ -25,6 +25,8 @@ COMMON_OPTIONS = [
     Option("BaseLayerQPs", str, "44,46,48,50", "HDAC-HF / HDAC+ rate points (base-layer QPs)"),
     Option("IntraQPs", str, "27", "key-picture QP of each BaseLayerQP (one value: the same for all)"),
     Option("BaseLayerEncoders", str, "x265", "base layers of the HDAC-HF / HDAC+ points: x265, hm"),
+    Option("HdacPlusBaseLayerEncoders", str, "", "base layers of the HDAC+ points (a subset of BaseLayerEncoders; "
+           "empty = all of them)"),
     Option("X265Preset", str, DEFAULT_X265_PRESET, "x265 preset of the x265 base layer"),
     Option("X265Params", str, DEFAULT_X265_PARAMS, "x265 parameters of the x265 base layer"),
     Option("HmEncoder", str, "", "HM's TAppEncoder (HM base layer and HM anchor)"),
@@ -59,7 +61,7 @@ CTC_OPTIONS = COMMON_OPTIONS + [
     flag("Quick", 0, "quick profile: 2 sequences, 16 pictures, 2 rate points per configuration"),
     flag("MeasureSpeed", 1, "measure encoder / decoder speed and peak memory on the embedded clip"),
 ]
-QUICK = {"Sequences": "ctc01_lp_d6,ctc04_hdtf_aoc", "Frames": 16, "BaseLayerQPs": "44,50",
+QUICK = {"Sequences": "ctc01_lp_d6,ctc04_hdtf_aoc", "Frames": 16, "BaseLayerQPs": "44,50", "IntraQPs": "27",
          "AnimationIntraQPs": "22,32", "AnchorQPs": "37,45"}
 
 
@@ -93,12 +95,18 @@ def ctc_options(values: dict, metrics: list[str], configs: list[str], anchors: l
     for a in anchors:
         anchor_encoders[a] = jvet_encoder(a, values[f"{a.capitalize()}Encoder"],
                                           values[f"{a.capitalize()}EncoderCfg"]) if a in ("HM", "VTM") else None
+    names = {"x265": "x265", "hm": "HM"}
+    plus = [b for b in values.get("HdacPlusBaseLayerEncoders", "").split(",") if b]
+    if any(names.get(b) not in base_layers for b in plus):
+        raise ConfigError(f"HdacPlusBaseLayerEncoders '{values['HdacPlusBaseLayerEncoders']}': each must be one of "
+                          f"BaseLayerEncoders '{values['BaseLayerEncoders']}'")
+    plus_base_layers = [names[b] for b in plus] or list(base_layers)
     modes = [m for m in values.get("KeypointTransmissions", "always").split(",") if m]
     bad = [m for m in modes if m not in ("always", "never", "rd")]
     if bad or not modes:
         raise ConfigError(f"KeypointTransmissions '{values.get('KeypointTransmissions')}': choose from always, never, rd")
     return dict(base_qps=base_qps, intra_qps=intra_qps, base_layers=base_layers, animation_base_layer=x265,
-                keypoint_transmissions=modes,
+                keypoint_transmissions=modes, plus_base_layers=plus_base_layers,
                 animation_intra_qps=int_list("AnimationIntraQPs", values.get("AnimationIntraQPs", "22"),
                                              allow_empty=True),
                 anchor_qps=int_list("AnchorQPs", values.get("AnchorQPs", "37")), anchors=anchor_encoders,

@@ -54,7 +54,7 @@ def plan_points(seqs, opts) -> list[dict]:
 
     opts: base_qps, intra_qps (one per base QP), animation_intra_qps, anchor_qps, hf_model, plus_model,
     frames, out_dir, configs (model configurations and/or 'Animation-only'), base_layers (name ->
-    BaseLayerSettings), anchors (name -> JvetEncoder, or None for x265), x265_anchor (preset, params)."""
+    BaseLayerSettings), plus_base_layers (names of base_layers for HDAC+; absent = all), anchors (name -> JvetEncoder, or None for x265), x265_anchor (preset, params)."""
     pts = []
     models = {"HDAC-HF": opts["hf_model"], "HDAC+": opts["plus_model"]}
     for s in seqs:
@@ -62,6 +62,8 @@ def plan_points(seqs, opts) -> list[dict]:
             if mc not in opts["configs"]:
                 continue
             for bl_name, bl in opts["base_layers"].items():
+                if mc == "HDAC+" and bl_name not in opts.get("plus_base_layers", opts["base_layers"]):
+                    continue
                 for kt in opts.get("keypoint_transmissions", ["always"]) if mc == "HDAC-HF" else ["always"]:
                     for qp, iqp in zip(opts["base_qps"], opts["intra_qps"]):
                         pts.append(dict(kind="hdac", config=config_name(mc, bl_name, kt), seq=s, model=models[mc],
