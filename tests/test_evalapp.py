@@ -244,3 +244,10 @@ def test_plan_points_hdac_plus_base_layers():
     assert {(p["qp"], p["intra_qp"]) for p in plan_points([seq], opts)} == {(44, 32), (50, 37)}
     del opts["plus_base_layers"]
     assert "HDAC+ HM" in {p["config"] for p in plan_points([seq], opts)}
+
+
+def test_bd_rate_curves_of_different_lengths():
+    from EvalApp.bd_rate import bd_rate
+    anchor = ([10, 14, 20, 28, 40], [30, 31, 32, 33, 34])
+    test = ([9, 12.6, 18, 25.2], [30.2, 31.2, 32.2, 33.2])       # 10 % fewer bits at 0.2 dB more
+    assert bd_rate(*anchor, *test) < -10

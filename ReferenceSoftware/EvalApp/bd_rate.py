@@ -2,7 +2,8 @@
 
 The JVET common-test-condition spreadsheet interpolates log10(rate) as a
 piecewise cubic (PCHIP) function of the quality metric and integrates over the
-quality range both curves cover; ``cubic`` (the original VCEG-M33 polynomial)
+quality range both curves cover (the two curves may have different numbers of points, as the CTC's
+anchors and test configurations do); ``cubic`` (the original VCEG-M33 polynomial)
 and ``akima`` are offered for comparison. The computation is the
 ``bjontegaard`` package's (PCHIP reproduces the spreadsheet, brief section 6).
 """
@@ -45,7 +46,8 @@ def bd_rate(rates_a, q_a, rates_t, q_t, method: str = "pchip") -> float:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return float(bd.bd_rate(list(rates_a), list(q_a), list(rates_t), list(q_t), method=method,
-                                min_overlap=0))
+                                min_overlap=0,
+                                require_matching_points=False))
 
 
 def bd_metric(rates_a, q_a, rates_t, q_t, method: str = "pchip") -> float:
@@ -59,4 +61,5 @@ def bd_metric(rates_a, q_a, rates_t, q_t, method: str = "pchip") -> float:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return float(bd.bd_psnr(list(rates_a), list(q_a), list(rates_t), list(q_t), method=method,
-                                min_overlap=0))
+                                min_overlap=0,
+                                require_matching_points=False))
