@@ -57,3 +57,25 @@ def test_the_manual_option_tables_are_generated_from_the_option_definitions():
     spec.loader.exec_module(tool)
     manual = open(os.path.join(ROOT, "doc", "software_manual.md")).read()
     assert tool.replace_in(manual) == manual
+
+
+def test_the_readme_quotes_the_committed_ctc():
+    """Every BD-rate of the README's results table is the committed CTC's (doc/results/ctc/bd_rate.csv, average
+    row), rounded to 0.1 %, so the README cannot drift from the report it summarises."""
+    import csv
+    import re
+    readme = open(os.path.join(ROOT, "README.md")).read()
+    rows = {(r["test"], r["anchor"]): r for r in csv.DictReader(open(os.path.join(ROOT, "doc", "results", "ctc",
+                                                                                  "bd_rate.csv")))
+            if r["sequence"] == "average"}
+    quoted = {"decoder-side keypoints (`KeypointTransmission never`), HM base layer": "HDAC-HF never HM",
+              "decoder-side keypoints, x265 base layer": "HDAC-HF never x265",
+              "keypoints in every picture (the paper's), x265 base layer": "HDAC-HF x265"}
+    for label, test in quoted.items():
+        line = next(l for l in readme.splitlines() if l.startswith(f"| HDAC-HF, {label}"))
+        cells = [c.strip() for c in line.strip("|").split("|")[1:]]
+        assert len(cells) == 2
+        for cell, anchor in zip(cells, ("HM", "VTM")):
+            numbers = [float(x) for x in re.findall(r"[+-]\d+\.\d", cell)]
+            expected = [float(rows[(test, anchor)][m]) for m in ("psnr_y", "ms_ssim_y", "fsim")]
+            assert numbers == [float(f"{e:+.1f}") for e in expected], (label, anchor)

@@ -61,6 +61,9 @@ CTC_OPTIONS = COMMON_OPTIONS + [
     flag("Quick", 0, "quick profile: 2 sequences, 16 pictures, 2 rate points per configuration"),
     flag("MeasureSpeed", 1, "measure encoder / decoder speed and peak memory on the embedded clip"),
 ]
+# BaseLayerEncoders / HdacPlusBaseLayerEncoders name -> the base layer's label in configurations, points and reports
+BASE_LAYER_LABELS = {"x265": "x265", "hm": "HM"}
+
 QUICK = {"Sequences": "ctc01_lp_d6,ctc04_hdtf_aoc", "Frames": 16, "BaseLayerQPs": "44,50", "IntraQPs": "27",
          "AnimationIntraQPs": "22,32", "AnchorQPs": "37,45"}
 
@@ -83,24 +86,23 @@ def ctc_options(values: dict, metrics: list[str], configs: list[str], anchors: l
                              picture_hash=0)
     base_layers = {}
     for name in [b for b in values["BaseLayerEncoders"].split(",") if b]:
-        if name == "x265":
-            base_layers[name] = x265
-        elif name == "hm":
-            base_layers["HM"] = BaseLayerSettings("hm", hm_encoder=values["HmEncoder"], hm_cfg=values["HmEncoderCfg"],
-                                                  picture_hash=0)
-            base_layers["HM"].jvet_encoder().cache_dir = os.path.join(values["OutputDir"], "hm_base_layer_cache")
-        else:
+        if name not in BASE_LAYER_LABELS:
             raise ConfigError(f"BaseLayerEncoders: '{name}' is not x265 or hm")
+        if name == "x265":
+            base_layers[BASE_LAYER_LABELS[name]] = x265
+        else:
+            hm = BaseLayerSettings("hm", hm_encoder=values["HmEncoder"], hm_cfg=values["HmEncoderCfg"], picture_hash=0)
+            hm.jvet_encoder().cache_dir = os.path.join(values["OutputDir"], "hm_base_layer_cache")
+            base_layers[BASE_LAYER_LABELS[name]] = hm
     anchor_encoders = {}
     for a in anchors:
         anchor_encoders[a] = jvet_encoder(a, values[f"{a.capitalize()}Encoder"],
                                           values[f"{a.capitalize()}EncoderCfg"]) if a in ("HM", "VTM") else None
-    names = {"x265": "x265", "hm": "HM"}
     plus = [b for b in values.get("HdacPlusBaseLayerEncoders", "").split(",") if b]
-    if any(names.get(b) not in base_layers for b in plus):
+    if any(BASE_LAYER_LABELS.get(b) not in base_layers for b in plus):
         raise ConfigError(f"HdacPlusBaseLayerEncoders '{values['HdacPlusBaseLayerEncoders']}': each must be one of "
                           f"BaseLayerEncoders '{values['BaseLayerEncoders']}'")
-    plus_base_layers = [names[b] for b in plus] or list(base_layers)
+    plus_base_layers = [BASE_LAYER_LABELS[b] for b in plus] or list(base_layers)
     modes = [m for m in values.get("KeypointTransmissions", "always").split(",") if m]
     bad = [m for m in modes if m not in ("always", "never", "rd")]
     if bad or not modes:
