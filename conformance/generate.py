@@ -89,6 +89,27 @@ def base_layer_text(stream: dict, args: list[str]) -> str:
     return f"x265 through PyAV {av.__version__}, preset {preset}" + (f" ({params})" if params else "")
 
 
+def encoder_args(stream: dict, hm_encoder: str = "") -> list[str]:
+    """EncoderApp's options for a stream (on top of cfg/encoder.yaml): streams.yaml's args, the GFV SEI
+    syntax version, and HM's binary for a stream with an HM base layer."""
+    args = [str(a) for a in stream["args"]]
+    if gfv_syntax(stream) != "vtm":
+        args += ["--GfvSeiSyntax", gfv_syntax(stream)]
+    if "--BaseLayerEncoder" in args and args[args.index("--BaseLayerEncoder") + 1] == "hm":
+        if not hm_encoder:
+            raise SystemExit(f"generate: error: {stream['name']} needs HM's TAppEncoder: give --hm-encoder PATH")
+        args += ["--HmEncoder", hm_encoder]
+    return args
+
+
+def command_line(stream: dict, args: list[str], hm_encoder: str = "") -> str:
+    """The EncoderApp command line of the description: shell-quoted arguments, HM's binary shown as
+    <TAppEncoder> (its path is the generating machine's)."""
+    model = f"--ModelFile {stream['model']} " if stream.get("model") else ""
+    return (f"python -m EncoderApp -c cfg/encoder.yaml {model}-b {stream['name']}.bin "
+            + " ".join("<TAppEncoder>" if hm_encoder and a == hm_encoder else shlex.quote(a) for a in args))
+
+
 def generate(stream: dict, commit: str, hm_encoder: str = "") -> None:
     import av
     from CommonLib.fixed_point.int_model_file import IntegerModelFile
@@ -100,14 +121,8 @@ def generate(stream: dict, commit: str, hm_encoder: str = "") -> None:
     from conformance_lib import decode_md5s
     name = stream["name"]
     model = model_path(stream) or resolve_resource(stream.get("model", DEFAULT_MODEL))
-    args = [str(a) for a in stream["args"]]
+    args = encoder_args(stream, hm_encoder)
     syntax = gfv_syntax(stream)
-    if syntax != "vtm":
-        args += ["--GfvSeiSyntax", syntax]
-    if "--BaseLayerEncoder" in args and args[args.index("--BaseLayerEncoder") + 1] == "hm":
-        if not hm_encoder:
-            raise SystemExit(f"generate: error: {name} needs HM's TAppEncoder: give --hm-encoder PATH")
-        args += ["--HmEncoder", hm_encoder]
     bs = os.path.join(BITSTREAMS, f"{name}.bin")
     tmp = bs + ".tmp.bin"
     argv = ["-c", os.path.join(ROOT, "cfg", "encoder.yaml"), "--ModelFile", model, "-b", tmp, "-o", "", *args,
@@ -123,9 +138,7 @@ def generate(stream: dict, commit: str, hm_encoder: str = "") -> None:
     os.replace(tmp, bs)
     imf = IntegerModelFile(model)
     data = open(bs, "rb").read()
-    cmd = "python -m EncoderApp -c cfg/encoder.yaml " + \
-        (f"--ModelFile {stream['model']} " if stream.get("model") else "") + \
-        f"-b {name}.bin " + " ".join(shlex.quote(a) if a != hm_encoder else "<TAppEncoder>" for a in args)
+    cmd = command_line(stream, args, hm_encoder)
     kinds = "".join(r[0] for r in rows)
     desc = f"""Bitstream file name:   {name}.bin
 Specification:         HDAC-HF GFV SEI (doc/bitstream_syntax.md), integer decoding process

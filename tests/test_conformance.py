@@ -64,3 +64,18 @@ def test_generate_refuses_to_overwrite_without_the_flag():
     r = subprocess.run([sys.executable, os.path.join(ROOT, "conformance", "generate.py"), "--streams",
                         "GFV01_HF_F2_QP50"], capture_output=True, text=True, timeout=600)
     assert r.returncode == 1 and "--overwrite" in r.stderr
+
+
+def test_each_description_gives_the_command_line_of_streams_yaml():
+    """The `Command line` of every <name>.txt is the one streams.yaml gives today (regenerated with the stream),
+    empty arguments quoted, HM's binary as <TAppEncoder>, the model file when the stream names one."""
+    sys.path.insert(0, os.path.join(ROOT, "conformance"))
+    import conformance_lib
+    import generate
+    assert generate.command_line({"name": "X", "args": []}, ["--X265Params", "", "-f", "8"]) == \
+        "python -m EncoderApp -c cfg/encoder.yaml -b X.bin --X265Params '' -f 8"
+    for s in conformance_lib.load_streams():
+        txt = open(os.path.join(conformance_lib.BITSTREAMS, s["name"] + ".txt")).read()
+        line = next(l for l in txt.splitlines() if l.startswith("Command line:"))
+        assert line.split(":", 1)[1].strip() == generate.command_line(s, generate.encoder_args(s, "/hm/TAppEnc"),
+                                                                        "/hm/TAppEnc"), s["name"]

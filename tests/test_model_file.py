@@ -54,17 +54,17 @@ def test_shipped_models_verify(tmp_path):
     index = os.path.join(MODEL_DIR, "models.json")
     assert os.path.exists(index), "the shipped model index is missing"
     entries = json.load(open(index))
-    assert {"hdac_hf_small", "hdac_plus_small"} <= set(entries)
+    assert {"hdac_hf_small_v2", "hdac_plus_small"} <= set(entries)
     for name, e in entries.items():
         path = os.path.join(MODEL_DIR, e["file"])
         model, meta = load_model(path, e["sha256"])
         assert meta["model_name"] == name
         assert os.path.getsize(path) < 16 * 1024 * 1024
         assert model.cfg.generator.hf_filter == e["hf_filter"]
-        # the integer models that bitstreams name, made from this float model; the one of the same name
-        # is its conversion, others are copies with a ResidualScale table (same tensors)
+        # the integer models that bitstreams name, made from this float model: its conversion (same name, when
+        # still shipped) and copies with a ResidualScale table or the integer keypoint detector
         from CommonLib.fixed_point.int_model_file import IntegerModelFile
-        assert name in e["integer_models"]
+        assert e["integer_models"] and all(i.startswith(name) for i in e["integer_models"])
         for iname, ie in e["integer_models"].items():
             imf = IntegerModelFile(os.path.join(MODEL_DIR, ie["file"]), ie["sha256"])
             assert imf.source_model_sha256 == e["sha256"] and imf.model_name == iname
@@ -100,33 +100,33 @@ def test_gpu_experiment_weights_are_the_documented_ones():
 
 def test_v2_models_are_the_documented_weights_with_a_held_out_residual_scale_fit():
     """hdac_hf_small_v2 = the GPU-trained weights (renamed; the integer tensors are those of the GPU
-    experiment's conversion), hdac_plus_small_v2 = hdac_plus_small's tensors; both tables were fitted on the
-    training clips that the training recipe held out for validation, never on clips the model trained on."""
+    experiment's conversion), hdac_plus_small_v2 = the tensors of the retired hdac_plus_small.hfim (the SHA-256 of
+    their data, recorded in the model card); both tables were fitted on the training clips that the training
+    recipe held out for validation, never on clips the model trained on."""
     import json
     import os
 
     from CommonLib.fixed_point.int_model_file import IntegerModelFile
     from CommonLib.model_registry import MODEL_DIR
-    from CommonLib.files import sha256_file
+    from CommonLib.files import sha256_bytes, sha256_file
     from CommonLib.network.model_file import read_metadata
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     v2 = os.path.join(MODEL_DIR, "hdac_hf_small_v2.safetensors")
     meta = read_metadata(v2)
     card = open(os.path.join(root, "doc", "model_card.md")).read()
     assert json.loads(meta["renamed_from"])["sha256"] in card        # the GPU experiment's float file
-    for name, same_tensors_as, float_file in (
-            ("hdac_hf_small_v2", None, v2),
-            ("hdac_plus_small_v2", os.path.join(MODEL_DIR, "hdac_plus_small.hfim"),
-             os.path.join(MODEL_DIR, "hdac_plus_small.safetensors"))):
+    for name, float_file in (("hdac_hf_small_v2", v2),
+                             ("hdac_plus_small_v2", os.path.join(MODEL_DIR, "hdac_plus_small.safetensors"))):
         imf = IntegerModelFile(os.path.join(MODEL_DIR, name + ".hfim"))
         assert imf.model_name == name and imf.sha256 in card
-        if same_tensors_as:
-            assert imf.data == IntegerModelFile(same_tensors_as).data
         assert imf.source_model_sha256 == sha256_file(float_file)
         held_out = json.loads(read_metadata(float_file)["training_recipe"])["ValidationSequences"].split(",")
         fit = imf.header["residual_scale_fit"]
         assert sorted(fit["clips"]) == sorted(held_out)
         assert imf.residual_scale[44] < 64          # at QP 44 the output leans towards the base layer
+    plus = IntegerModelFile(os.path.join(MODEL_DIR, "hdac_plus_small_v2.hfim"))
+    line = next(l for l in card.splitlines() if "tensor data of the retired `hdac_plus_small.hfim`" in l)
+    assert sha256_bytes(plus.data) in line
 
 
 def test_the_integer_model_format_table_gives_each_shipped_file_its_sha256_and_size():

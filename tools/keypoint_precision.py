@@ -1,6 +1,6 @@
 """Choose the keypoint coordinate precision: quantisation error vs. detector noise vs. SEI bits.
 
-    python tools/keypoint_precision.py [--model resource:models/hdac_hf_small.safetensors] [--frames 120]
+    python tools/keypoint_precision.py [--model resource:models/hdac_hf_small_v2.safetensors] [--frames 120]
 
 For each test sequence: the detector's keypoints on the source pictures, their
 jitter (RMS of the second difference kp[t] - (kp[t-1] + kp[t+1]) / 2, an
@@ -28,7 +28,7 @@ from CommonLib.video_io import VideoReader  # noqa: E402
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default="resource:models/hdac_hf_small.safetensors")
+    ap.add_argument("--model", default="resource:models/hdac_hf_small_v2.safetensors")
     ap.add_argument("--list", default=os.path.join(os.path.dirname(ROOT), "shared", "sequences", "sequences.yaml"))
     ap.add_argument("--frames", type=int, default=120)
     a = ap.parse_args()
