@@ -11,8 +11,8 @@ PSNR-Y and MS-SSIM(Y) of both against the source. Writes <out>.md and <out>.json
 from __future__ import annotations
 
 import argparse
-import json
 import os
+import shlex
 import sys
 import tempfile
 import time
@@ -21,8 +21,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "ReferenceSoftware"))
 
 
-def main() -> int:
+def main(argv=None) -> int:
     import numpy as np
+    from CommonLib.files import write_json, write_text
+    from EncoderLib.base_layer_settings import DEFAULT_X265_PARAMS, DEFAULT_X265_PRESET
     from CommonLib.metrics import ms_ssim_y, psnr_y
     from CommonLib.sequence_list import read_sequence_list
     from CommonLib.video_io import VideoReader
@@ -34,7 +36,9 @@ def main() -> int:
     ap.add_argument("--qps", default="44,50")
     ap.add_argument("--model", default="resource:models/hdac_hf_small_v2.hfim")
     ap.add_argument("--out", default=os.path.join(ROOT, "doc", "results", "integer_vs_float"))
-    a = ap.parse_args()
+    argv = sys.argv[1:] if argv is None else argv
+    a = ap.parse_args(argv)
+    base_layer = f"x265 {DEFAULT_X265_PRESET} ({DEFAULT_X265_PARAMS})"
     rows = []
     for seq in read_sequence_list(a.sequences, "test"):
         src = [p.to_rgb() for p in VideoReader(seq["path"]).frames(0, a.frames)]
@@ -61,11 +65,12 @@ def main() -> int:
             rows.append(r)
             print(f"{seq['name']} QP{qp}: integer {r['psnr_y_int']:.3f} dB, float {r['psnr_y_float']:.3f} dB, "
                   f"difference {r['psnr_y_int'] - r['psnr_y_float']:+.3f} dB", flush=True)
-    with open(a.out + ".json", "w") as f:
-        json.dump({"model": a.model, "frames": a.frames, "rows": rows}, f, indent=1)
+    write_json(a.out + ".json", {"model": a.model, "frames": a.frames, "base_layer": base_layer, "rows": rows})
+    command = "python tools/integer_vs_float.py " + " ".join(shlex.quote(x) for x in argv)
     lines = ["# Integer process vs float network (test split)", "",
              f"Model `{a.model}`, first {a.frames} pictures of each test sequence (the generated ones: all but the "
-             "key picture), IntraQP 27. Made by `python tools/integer_vs_float.py`.", "",
+             f"key picture), IntraQP 27, base layer {base_layer} (EncoderApp's code defaults). Made by `{command}`.",
+             "",
              "| sequence | QP | PSNR-Y integer | PSNR-Y float | difference (dB) | MS-SSIM integer | MS-SSIM float | PSNR-Y integer vs float |",
              "|---|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -79,8 +84,7 @@ def main() -> int:
                      f"{np.mean([r['psnr_y_float'] for r in sel]):.3f} | {d:+.3f} | "
                      f"{np.mean([r['ms_ssim_int'] for r in sel]):.5f} | {np.mean([r['ms_ssim_float'] for r in sel]):.5f} | "
                      f"{np.mean([r['psnr_y_int_vs_float'] for r in sel]):.2f} |")
-    with open(a.out + ".md", "w") as f:
-        f.write("\n".join(lines) + "\n")
+    write_text(a.out + ".md", "\n".join(lines) + "\n")
     print(f"wrote {a.out}.md")
     return 0
 
