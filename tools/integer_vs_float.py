@@ -2,7 +2,7 @@
 """Quality of the normative integer process against the float network on the test split.
 
     python tools/integer_vs_float.py [--sequences ../shared/sequences/sequences.yaml] [--frames 64]
-                                     [--qps 44,50] [--model resource:models/hdac_hf_small_v2.hfim] [--out doc/results/integer_vs_float]
+                                     [--qps 44,50] [--model resource:models/hdac_hf_small_v2.hfim] [--out doc/results/integer_vs_float_v2]
 
 For each test sequence and base-layer QP: EncoderApp (integer reconstruction,
 written as .rgb) and DecoderApp --FloatInference 1 on the same bitstream;
@@ -35,7 +35,7 @@ def main(argv=None) -> int:
     ap.add_argument("--frames", type=int, default=64)
     ap.add_argument("--qps", default="44,50")
     ap.add_argument("--model", default="resource:models/hdac_hf_small_v2.hfim")
-    ap.add_argument("--out", default=os.path.join(ROOT, "doc", "results", "integer_vs_float"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "doc", "results", "integer_vs_float_v2"))
     argv = sys.argv[1:] if argv is None else argv
     a = ap.parse_args(argv)
     base_layer = f"x265 {DEFAULT_X265_PRESET} ({DEFAULT_X265_PARAMS})"
