@@ -43,24 +43,48 @@ def test_keypoint_detection_small(benchmark):
     benchmark(lambda: m.detect(x))
 
 
-def test_training_step_small(benchmark):
-    """One optimisation step of the shipped recipe (batch 4, channels-last), samples/s = 4 / time."""
-    from TrainerApp.losses import equivariance_loss, reconstruction_loss
+TRAINING_VARIANTS = {
+    # name: (crop, precision, frozen detector, batch)
+    "full256_fp32_detector": (256, "fp32", False, 4),       # the recipe of cfg/train.yaml
+    "full256_fp32_frozen": (256, "fp32", True, 4),
+    "crop128_fp32_frozen": (128, "fp32", True, 8),
+    "crop128_bf16_frozen": (128, "bf16", True, 8),
+    "crop192_bf16_frozen": (192, "bf16", True, 8),
+}
+
+
+@pytest.mark.parametrize("variant", list(TRAINING_VARIANTS))
+def test_training_step_small(benchmark, variant):
+    """One optimisation step of the small network: samples/s = batch / time (extra_info). The full-picture
+    variant with a trained detector is the recipe of cfg/train.yaml; the others what TrainerApp's CropSize,
+    Precision and FreezeDetector options make of it (doc/model_card.md, training speed)."""
+    import contextlib
+    from TrainingLib.losses import equivariance_loss, reconstruction_loss
+    crop, precision, frozen, batch = TRAINING_VARIANTS[variant]
     torch.manual_seed(0)
     m = HdacHfModel(preset("small")).train().to(memory_format=torch.channels_last)
-    opt = torch.optim.Adam(m.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    b = [torch.rand(4, 3, 256, 256).contiguous(memory_format=torch.channels_last) for _ in range(3)]
-    lam = torch.ones(4)
+    if frozen:
+        m.kp_detector.eval().requires_grad_(False)
+    opt = torch.optim.Adam([p for p in m.parameters() if p.requires_grad], lr=2e-4, betas=(0.5, 0.999))
+    b = [torch.rand(batch, 3, crop, crop).contiguous(memory_format=torch.channels_last) for _ in range(3)]
+    kps = [torch.rand(batch, 10, 2) * 2 - 1 for _ in range(2)]
+    lam = torch.ones(batch)
+    ctx = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if precision == "bf16" else contextlib.nullcontext
 
     def step():
-        kk, kt = m.kp_detector(b[0]), m.kp_detector(b[2])
-        out, _, _ = m(b[0], b[1], kk, kt, torch.ones(4))
-        loss = reconstruction_loss(out, b[2], lam) + 10 * equivariance_loss(m.kp_detector, b[2], kt)
+        with ctx():
+            kk, kt = kps if frozen else (m.kp_detector(b[0]), m.kp_detector(b[2]))
+            out, _, _ = m(b[0], b[1], kk, kt, torch.ones(batch))
+        loss = reconstruction_loss(out.float(), b[2], lam)
+        if not frozen:
+            loss = loss + 10 * equivariance_loss(m.kp_detector, b[2], kt)
         opt.zero_grad()
         loss.backward()
         opt.step()
 
-    benchmark.pedantic(step, rounds=3, warmup_rounds=1)
+    benchmark.extra_info.update(batch=batch, crop=crop, precision=precision, frozen_detector=frozen)
+    benchmark.pedantic(step, rounds=5, warmup_rounds=1)
+    benchmark.extra_info["samples_per_s"] = batch / benchmark.stats.stats.mean
 
 
 def test_colour_conversion(benchmark):

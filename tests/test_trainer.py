@@ -25,28 +25,86 @@ def seq_list(tmp_path_factory):
 
 def _args(seq_list, tmp, *extra):
     return ["--SequenceList", seq_list, "--NetworkConfig", "tiny", "--MaxFramesPerClip", "8",
-            "--TrainIntraPeriod", "4", "--BaseLayerQPs", "44,50", "--BatchSize", "2", "--ValidationSequences",
+            "--TrainIntraPeriod", "4", "--BaseLayerQPs", "44,50", "--StreamDir", str(tmp.parent / "streams"), "--BatchSize", "2", "--ValidationSequences",
             "train_hdtf_radio10", "--ValidationFrames", "2", "--ValidateEvery", "2", "--CheckpointEvery", "2",
             "--CacheDir", str(tmp / "cache"), "--OutputDir", str(tmp / "run"), "--Progress", "0",
             "--Threads", "1", *extra]
 
 
-def test_training_loop_checkpoints_and_resume(seq_list, tmp_path, capsys):
+def test_training_loop_state_and_resume(seq_list, tmp_path, capsys):
     assert trainer_main(_args(seq_list, tmp_path, "--Steps", "2")) == 0
+    curve = json.load(open(tmp_path / "run" / "curve.json"))["curve"]
+    assert [h["step"] for h in curve] == [0, 2] and "50/27" in curve[1]["val"]["sent"]
     log = json.load(open(tmp_path / "run" / "training_log.json"))
-    assert log["history"][0]["step"] == 2 and 44 in map(int, log["history"][0]["val"])
     model, meta = load_model(str(tmp_path / "run" / "model.safetensors"), log["sha256"])
     assert json.loads(meta["training_steps"]) == 2
     assert json.loads(meta["training_recipe"])["NetworkConfig"] == "tiny"
     # the test split is never used for training
     out = capsys.readouterr().out
     assert "2 training clips" in out
-    assert trainer_main(_args(seq_list, tmp_path, "--Steps", "4", "--Resume", "1", "--LrDecaySteps", "3")) == 0
+    assert trainer_main(_args(seq_list, tmp_path, "--Steps", "4", "--Resume", "1")) == 0
     assert "resumed from step 2" in capsys.readouterr().out
-    assert json.load(open(tmp_path / "run" / "checkpoint.json"))["step"] == 4
+    from TrainingLib.run_state import load_state
+    tensors, meta = load_state(str(tmp_path / "run" / "state.safetensors"))
+    assert meta["step"] == 4 and meta["samples"] == 8
+    assert any(k.startswith("adam.model.") and k.endswith(".exp_avg") for k in tensors)
+    assert all(v.dtype == __import__("torch").bfloat16 for k, v in tensors.items() if k.endswith("exp_avg_sq"))
+
+
+def test_resume_is_the_uninterrupted_run(seq_list, tmp_path):
+    """2 + 2 steps with a stop in between give the weights of 4 steps in one go (up to the bfloat16 Adam
+    moments of the state): the data position and random states travel with the run."""
     import torch
-    state = torch.load(tmp_path / "run" / "checkpoint_state.pt", weights_only=True)
-    assert state["optimizer"]["param_groups"][0]["lr"] == pytest.approx(2e-5)      # decayed x0.1 at step 3
+    a, b = tmp_path / "a", tmp_path / "b"
+    common = ["--CropSize", "64", "--ValidateEvery", "0", "--ValidationFrames", "0", "--LearningRate", "0.001"]
+    a.mkdir(); b.mkdir()
+    assert trainer_main(_args(seq_list, a, "--Steps", "4", *common)) == 0
+    assert trainer_main(_args(seq_list, b, "--Steps", "2", *common)) == 0
+    assert trainer_main(_args(seq_list, b, "--Steps", "4", "--Resume", "1", *common)) == 0
+    ma, _ = load_model(str(a / "run" / "model.safetensors"))
+    mb, _ = load_model(str(b / "run" / "model.safetensors"))
+    diffs = [float((x - y).abs().max()) for x, y in zip(ma.state_dict().values(), mb.state_dict().values())
+             if x.is_floating_point()]
+    ref = max(float(x.abs().max()) for x in ma.state_dict().values() if x.is_floating_point())
+    assert max(diffs) < 1e-2 * ref
+    # a different random state (another seed) gives clearly different weights: the comparison can fail
+    c = tmp_path / "c"
+    c.mkdir()
+    assert trainer_main(_args(seq_list, c, "--Steps", "4", "--Seed", "2", *common)) == 0
+    mc, _ = load_model(str(c / "run" / "model.safetensors"))
+    assert max(float((x - y).abs().max()) for x, y in zip(ma.state_dict().values(), mc.state_dict().values())
+               if x.is_floating_point()) > 10 * max(diffs)
+
+
+def test_resume_refuses_bad_state_and_other_recipe(seq_list, tmp_path, capsys):
+    assert trainer_main(_args(seq_list, tmp_path, "--Steps", "1", "--Resume", "1")) == 1
+    assert "nothing to resume" in capsys.readouterr().err
+    assert trainer_main(_args(seq_list, tmp_path, "--Steps", "2", "--ValidateEvery", "0")) == 0
+    capsys.readouterr()
+    assert trainer_main(_args(seq_list, tmp_path, "--Steps", "3", "--Resume", "1", "--LearningRate", "0.1")) == 1
+    err = capsys.readouterr().err
+    assert "another recipe" in err and "LearningRate" in err and len(err.strip().splitlines()) == 1
+    state = tmp_path / "run" / "state.safetensors"
+    good = state.read_bytes()
+    state.write_bytes(good[: len(good) // 2])
+    assert trainer_main(_args(seq_list, tmp_path, "--Steps", "3", "--Resume", "1")) == 1
+    err = capsys.readouterr().err
+    assert "is damaged" in err and len(err.strip().splitlines()) == 1
+
+
+def test_crops_keep_keypoints_on_the_content(seq_list, tmp_path):
+    """A keypoint on a picture sample stays on the same sample of the crop (and of the mirrored crop)."""
+    import torch
+    from TrainingLib.training_data import Draw, crop_keypoints
+    w = h = 256
+    px, py = 100, 60                                      # a sample of the whole picture
+    kp = torch.tensor([[[2 * px / (w - 1) - 1, 2 * py / (h - 1) - 1]]])
+    for flip in (False, True):
+        d = Draw(0, 0, 1, (27, 50), flip, 40, 64, False)
+        k = crop_keypoints(kp, [d], w, h, 128)[0, 0]
+        cx, cy = (k[0] + 1) * 127 / 2, (k[1] + 1) * 127 / 2
+        assert float(cy) == pytest.approx(py - 40, abs=1e-4)
+        assert float(cx) == pytest.approx((127 - (px - 64)) if flip else px - 64, abs=1e-4)
 
 
 def test_trainer_bad_options(seq_list, tmp_path, capsys):
@@ -59,7 +117,7 @@ def test_trainer_bad_options(seq_list, tmp_path, capsys):
 def test_gan_and_vgg_options(seq_list, tmp_path):
     """The optional losses run: LSGAN with a patch discriminator, VGG19 loaded from a local file."""
     import torch
-    from TrainerApp.losses import Vgg19Features
+    from TrainingLib.losses import Vgg19Features
     sd, c, i = {}, 3, 0
     for v in Vgg19Features.CFG:
         if v == "M":
@@ -71,8 +129,9 @@ def test_gan_and_vgg_options(seq_list, tmp_path):
     torch.save(sd, vgg)
     assert trainer_main(_args(seq_list, tmp_path, "--Steps", "1", "--WeightGan", "1", "--VggWeights", str(vgg),
                               "--ValidateEvery", "0", "--ValidationFrames", "0")) == 0
-    state = torch.load(tmp_path / "run" / "checkpoint_state.pt", weights_only=True)
-    assert "discriminator" in state
+    from TrainingLib.run_state import load_state
+    tensors, _ = load_state(str(tmp_path / "run" / "state.safetensors"))
+    assert any(k.startswith("disc.") for k in tensors) and any(k.startswith("adam.disc.") for k in tensors)
 
 
 def test_missing_vgg_weights(seq_list, tmp_path, capsys):
@@ -91,10 +150,11 @@ def test_device_sampler_equals_cpu_sampler(seq_list, tmp_path):
     from TrainingLib.device_sampler import DevicePairSampler, yuv420_to_rgb_torch
     from TrainingLib.training_data import PairSampler, prepare_clips
     seqs = read_sequence_list(seq_list, "train")
-    clips = prepare_clips(seqs, str(tmp_path / "cache"), [44, 50], 27, 4, 8, progress=False, jobs=2)
-    cpu, dev = PairSampler(clips, [44, 50], 7), DevicePairSampler(clips, [44, 50], 7, "cpu")
+    pairs = [(27, 44), (27, 50)]
+    clips = prepare_clips(seqs, str(tmp_path / "cache"), pairs, 4, 8, progress=False, jobs=2)
+    cpu, dev = PairSampler(clips, pairs, 7, crop=64), DevicePairSampler(clips, pairs, 7, "cpu", crop=64)
     for _ in range(3):
-        (a, la), (b, lb) = cpu.batch(5), dev.batch(5)
+        (a, la, _), (b, lb, _) = cpu.batch(5), dev.batch(5)
         assert torch.equal(la, lb)
         for x, y in zip(a, b):
             assert torch.equal(x, y)
@@ -114,3 +174,21 @@ def test_max_minutes_stops_training(seq_list, tmp_path, capsys):
     model, meta = load_model(str(tmp_path / "run" / "model.safetensors"), log["sha256"])
     assert json.loads(meta["training_steps"]) < 50
     assert "MaxMinutes" in capsys.readouterr().out
+
+
+def test_two_processes_with_torchrun(seq_list, tmp_path):
+    """DistributedDataParallel on the CPU (gloo): two ranks train a few steps and end with identical weights;
+    rank 0 alone writes the state, which records both ranks' data positions."""
+    import subprocess
+    import sys
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m",
+           "TrainerApp", *_args(seq_list, tmp_path, "--Steps", "3", "--ValidateEvery", "0", "--ValidationFrames", "0",
+                                "--CropSize", "64")]
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "2 process(es)" in r.stdout and "all 2 processes hold identical weights" in r.stdout
+    from TrainingLib.run_state import load_state
+    _, meta = load_state(str(tmp_path / "run" / "state.safetensors"))
+    assert meta["world_size"] == 2 and len(meta["numpy_rng"]) == 2 and meta["samples"] == 3 * 2 * 2
+    assert meta["numpy_rng"][0] != meta["numpy_rng"][1]

@@ -108,8 +108,9 @@ def run(cfg) -> int:
         return 0
     model, meta = load_model(source)
     seqs = _training_clips(cfg, cfg.CalibrationSequences, "CalibrationSequences")
-    clips = prepare_clips(seqs, cfg.CacheDir, qps, cfg.IntraQP, cfg.IntraPeriod, cfg.MaxFramesPerClip, False)
-    samples = calibration_samples(model, clips, qps, cfg.CalibrationPictures)
+    clips = prepare_clips(seqs, cfg.CacheDir, [(cfg.IntraQP, q) for q in qps], cfg.IntraPeriod, cfg.MaxFramesPerClip,
+                          False)
+    samples = calibration_samples(model, clips, [(cfg.IntraQP, q) for q in qps], cfg.CalibrationPictures)
     layers, consts, calib = convert(model, samples, cfg.WeightBits, cfg.Margin, cfg.ActivationBits,
                                     detector=bool(cfg.KeypointDetector))
     name = cfg.ModelName or meta.get("model_name", "model")

@@ -21,11 +21,25 @@ OPTIONS = [
     Option("CacheDir", str, "work/train_cache", "cache of source / decoded base-layer pictures"),
     Option("IntraQP", int, 27, "QP of the IRAP key pictures of the training streams"),
     Option("TrainIntraPeriod", int, 100, "IRAP period of the training streams"),
-    Option("BaseLayerQPs", str, "44,46,48,50", "base-layer QPs drawn per sample"),
+    Option("BaseLayerQPs", str, "44,46,48,50", "base-layer QPs drawn per sample (key pictures at IntraQP)"),
+    Option("BaseLayerQPPairs", str, "", "BaseLayerQP/IntraQP pairs drawn per sample, e.g. 50/37,44/32 (the CTC's "
+           "points); when set, BaseLayerQPs and IntraQP are not used"),
+    Option("StreamDir", str, "", "folder of the training clips' base-layer bitstreams: kept there when encoded, "
+           "decoded from there when present (empty = not kept)"),
     Option("X265Preset", str, DEFAULT_X265_PRESET, "x265 preset of the training base layers (EncoderApp's default)"),
     Option("X265Params", str, DEFAULT_X265_PARAMS, "x265 parameters of the training base layers"),
     Option("MaxFramesPerClip", int, 250, "pictures used per clip"),
     Option("Steps", int, 4000, "total optimisation steps"),
+    Option("CropSize", int, 0, "train on random crops of this size (a multiple of 64; 0 = whole pictures); "
+           "validation always uses whole pictures"),
+    Option("Precision", str, "fp32", "forward pass in fp32, or bf16 autocast", choices=("fp32", "bf16")),
+    flag("FreezeDetector", 0, "keep the keypoint detector of InitModel fixed (its keypoints are computed once per "
+         "clip; no equivariance loss)"),
+    flag("FreezeBatchNorm", 0, "BatchNorm layers normalise with their running statistics during training "
+         "(fine-tuning with small batches or crops)"),
+    Option("DerivedKeypointShare", float, 0.0, "share of samples whose keypoints are detected on the decoded key and "
+           "base-layer pictures (KeypointTransmission never), the rest on the source pictures (sent); "
+           "needs FreezeDetector 1 when above 0"),
     Option("BatchSize", int, 4, "samples per step"),
     Option("LearningRate", float, 2e-4, "Adam learning rate"),
     Option("LrDecaySteps", str, "", "comma-separated steps at which the learning rate is multiplied by LrDecayFactor"),
@@ -45,13 +59,13 @@ OPTIONS = [
     Option("PrepareJobs", int, 1, "processes that encode the training clips' base layers (first run only)"),
     Option("MaxMinutes", float, 0.0, "stop after this wall time (checkpoint and model are written); 0 = no limit"),
     flag("ChannelsLast", 1, "channels-last memory format (faster CPU convolutions)"),
-    Option("OutputDir", str, "runs/train", "checkpoints and logs"),
+    Option("OutputDir", str, "runs/train", "the run's state (state.safetensors), learning curve and log"),
     Option("OutputModel", str, "", "final model file (.safetensors); empty = OutputDir/model.safetensors"),
     Option("ModelName", str, "hdac_hf_small", "name stored in the model file"),
-    Option("CheckpointEvery", int, 200, "steps between checkpoints"),
+    Option("CheckpointEvery", int, 200, "steps between writes of the run's state"),
     Option("ValidateEvery", int, 500, "steps between validations (0 = never)"),
     Option("ValidationFrames", int, 8, "pictures per validation clip"),
-    flag("Resume", 0, "continue from OutputDir's checkpoint"),
+    flag("Resume", 0, "continue the run in OutputDir (its state.safetensors) with the same recipe"),
     Option("InitModel", str, "", "model file whose weights start the training (fine-tuning); its architecture "
            "must equal NetworkConfig/HfFilter; empty = random initialisation"),
     flag("Progress", 1, "progress bar"),
@@ -68,16 +82,27 @@ def run(cfg) -> int:
     from CommonLib.errors import ConfigError
     from CommonLib.network_config import preset
     from CommonLib.network.model_file import save_model
-    from TrainerApp.trainer import Trainer, validate
     from CommonLib.sequence_list import read_sequence_list
-    from TrainingLib.training_data import prepare_clips
+    from TrainingLib.trainer import Trainer, validate
+    from TrainingLib.training_data import pair_name, parse_qp_pairs, prepare_clips
 
     if cfg.Threads:
         torch.set_num_threads(cfg.Threads)
     if cfg.Device == "cuda" and not torch.cuda.is_available():
         raise ConfigError("Device cuda requested but no CUDA device is available")
-    qps = int_list("BaseLayerQPs", cfg.BaseLayerQPs)
+    if cfg.BaseLayerQPPairs:
+        pairs = parse_qp_pairs(cfg.BaseLayerQPPairs)
+    else:
+        pairs = [(cfg.IntraQP, q) for q in int_list("BaseLayerQPs", cfg.BaseLayerQPs)]
     int_list("LrDecaySteps", cfg.LrDecaySteps, allow_empty=True)
+    if cfg.CropSize and (cfg.CropSize % 64 or cfg.CropSize < 64):
+        raise ConfigError(f"CropSize {cfg.CropSize} is not a positive multiple of 64")
+    if not 0 <= cfg.DerivedKeypointShare <= 1:
+        raise ConfigError(f"DerivedKeypointShare {cfg.DerivedKeypointShare} is outside 0..1")
+    if cfg.DerivedKeypointShare > 0 and not cfg.FreezeDetector:
+        raise ConfigError("DerivedKeypointShare above 0 needs FreezeDetector 1 (keypoints of a fixed detector)")
+    if cfg.FreezeDetector and not cfg.InitModel:
+        raise ConfigError("FreezeDetector 1 needs InitModel (the model whose keypoint detector is kept)")
     net_cfg = preset(cfg.NetworkConfig, cfg.HfFilter)
     net_cfg.generator.hf_order = cfg.HfOrder
     net_cfg.generator.hf_l2norm = bool(cfg.HfL2Norm)
@@ -86,37 +111,110 @@ def run(cfg) -> int:
     unknown = held - {s["name"] for s in seqs}
     if unknown:
         raise ConfigError(f"ValidationSequences {sorted(unknown)} are not training clips of the list")
+    rank, world = _distributed(cfg)
     from EncoderLib.base_layer_settings import BaseLayerSettings
     base_layer = BaseLayerSettings(x265_preset=cfg.X265Preset, x265_params=cfg.X265Params, picture_hash=0)
-    prep = dict(cache_dir=cfg.CacheDir, qps=qps, intra_qp=cfg.IntraQP, intra_period=cfg.TrainIntraPeriod,
-                max_frames=cfg.MaxFramesPerClip, progress=bool(cfg.Progress), jobs=max(1, cfg.PrepareJobs),
-                base_layer=base_layer)
+    prep = dict(cache_dir=cfg.CacheDir, pairs=pairs, intra_period=cfg.TrainIntraPeriod,
+                max_frames=cfg.MaxFramesPerClip, progress=bool(cfg.Progress) and rank == 0,
+                jobs=max(1, cfg.PrepareJobs), base_layer=base_layer, stream_dir=cfg.StreamDir)
+    if world > 1 and rank != 0:
+        torch.distributed.barrier()                     # rank 0 fills the cache first
     train_clips = prepare_clips([s for s in seqs if s["name"] not in held], **prep)
     val_clips = prepare_clips([s for s in seqs if s["name"] in held], **prep)
-    print(f"TrainerApp: {len(train_clips)} training clips ({sum(len(c.source) for c in train_clips)} pictures), "
-          f"{len(val_clips)} validation clips, network '{net_cfg.name}', HF filter {net_cfg.generator.hf_filter}")
-    trainer = Trainer(cfg, net_cfg, train_clips, val_clips, qps)
-    if cfg.InitModel:
-        trainer.init_from(resolve_resource(cfg.InitModel))
+    log = _logger(cfg, rank)
+    small = [c.name for c in train_clips + val_clips if min(c.width, c.height) < cfg.CropSize]
+    if small:
+        raise ConfigError(f"CropSize {cfg.CropSize} exceeds the pictures of training clip {small[0]}")
+    keypoints = None
+    if cfg.FreezeDetector:
+        from CommonLib.network.model_file import load_model
+        from TrainingLib.keypoint_cache import KeypointCache
+        init, _ = load_model(resolve_resource(cfg.InitModel))
+        keypoints = KeypointCache(init.kp_detector, train_clips, pairs, cfg.CacheDir,
+                                  derived=cfg.DerivedKeypointShare > 0, sent=cfg.DerivedKeypointShare < 1, log=log)
+    if world > 1 and rank == 0:
+        torch.distributed.barrier()
+    log(f"TrainerApp: {len(train_clips)} training clips ({sum(len(c.source) for c in train_clips)} pictures), "
+        f"{len(val_clips)} validation clips, QP pairs {', '.join(pair_name(p) for p in pairs)}, network "
+        f"'{net_cfg.name}', HF filter {net_cfg.generator.hf_filter}, {world} process(es)")
+    trainer = Trainer(cfg, net_cfg, train_clips, val_clips, pairs, log=log, keypoints=keypoints)
     if cfg.Resume:
         trainer.resume()
     stats = trainer.run()
-    final_val = validate(trainer.model, val_clips, [qps[0], qps[-1]], cfg.ValidationFrames, trainer.device) \
+    if world > 1:
+        _check_ranks_agree(trainer, log)
+    if rank != 0:
+        torch.distributed.destroy_process_group()
+        return 0
+    final_val = validate(trainer.model, val_clips, trainer.validation_pairs(), cfg.ValidationFrames,
+                         trainer.device, derived=cfg.DerivedKeypointShare > 0) \
         if cfg.ValidationFrames and val_clips else {}
     out = cfg.OutputModel or os.path.join(cfg.OutputDir, "model.safetensors")
-    recipe = {k: v for k, v in cfg.as_dict().items() if k not in ("Progress", "Resume", "OutputDir", "OutputModel")}
+    recipe = dict(trainer.recipe)
+    samples = trainer.step * cfg.BatchSize * world
     digest = save_model(trainer.model.cpu(), out, cfg.ModelName,
                         extra={"training_recipe": recipe, "training_steps": trainer.step,
-                               "training_samples": trainer.step * cfg.BatchSize,
+                               "training_samples": samples, "training_seconds": round(trainer.elapsed, 1),
                                "validation": final_val})
     from CommonLib.files import write_json
-    write_json(os.path.join(cfg.OutputDir, "training_log.json"), {"stats": stats, "history": trainer.history,
-               "final_validation": final_val, "model": out, "sha256": digest}, "training log")
-    print(f"TrainerApp: {trainer.step} steps, {stats['samples_per_s']:.2f} samples/s; model {out} sha256 {digest}")
-    for qp, r in final_val.items():
-        print(f"TrainerApp: validation QP{qp}: generated {r['gen_psnr_y']:.2f} dB / {r['gen_ms_ssim']:.4f}, "
-              f"base layer {r['base_psnr_y']:.2f} dB / {r['base_ms_ssim']:.4f}")
+    write_json(os.path.join(cfg.OutputDir, "training_log.json"), {"stats": stats, "final_validation": final_val,
+               "model": out, "sha256": digest, "samples": samples}, "training log")
+    log(f"TrainerApp: {trainer.step} steps ({samples} samples), {stats['samples_per_s']:.2f} samples/s this run; "
+        f"model {out} sha256 {digest}")
+    for p, r in final_val.items():
+        log(f"TrainerApp: validation {p}: generated {r['gen_psnr_y']:.2f} dB / {r['gen_ms_ssim']:.4f}, "
+            f"base layer {r['base_psnr_y']:.2f} dB / {r['base_ms_ssim']:.4f}")
+    if world > 1:
+        torch.distributed.destroy_process_group()
     return 0
+
+
+def _distributed(cfg) -> tuple[int, int]:
+    """(rank, world size); under torchrun (WORLD_SIZE > 1) the process group is initialised."""
+    import torch
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1
+    backend = "nccl" if cfg.Device == "cuda" else "gloo"
+    torch.distributed.init_process_group(backend)
+    if cfg.Device == "cuda":
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    return torch.distributed.get_rank(), world
+
+
+def _check_ranks_agree(trainer, log) -> None:
+    """Every rank must hold the same weights after DistributedDataParallel training. The BatchNorm statistics
+    are rank 0's (DistributedDataParallel broadcasts them before every forward pass; the last pass updates
+    each rank's own): they are broadcast first, then every tensor is compared."""
+    import hashlib
+
+    import torch
+    from CommonLib.errors import HdacError
+    for b in trainer.model.buffers():
+        torch.distributed.broadcast(b, 0)
+    h = hashlib.sha256()
+    for name, t in sorted(trainer.model.state_dict().items()):
+        h.update(name.encode())
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    digests = [None] * torch.distributed.get_world_size()
+    torch.distributed.all_gather_object(digests, h.hexdigest())
+    if len(set(digests)) != 1:
+        raise HdacError(f"the {len(digests)} processes hold different weights after training ({digests})")
+    log(f"TrainerApp: all {len(digests)} processes hold identical weights (sha256 of the tensors {digests[0][:16]})")
+
+
+def _logger(cfg, rank: int):
+    """Prints (rank 0) and appends to OutputDir/train.log."""
+    path = os.path.join(cfg.OutputDir, "train.log")
+
+    def log(msg: str) -> None:
+        if rank != 0:
+            return
+        print(msg, flush=True)
+        os.makedirs(cfg.OutputDir, exist_ok=True)
+        with open(path, "a") as f:
+            f.write(msg + "\n")
+    return log
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 ``calibration_samples``: from training clips (never the test split). For each
 clip, ``pictures`` target pictures evenly spaced; the key picture is the last
 IRAP picture before the target in the clip's own HEVC stream, the base layer
-the target decoded at each of the given QPs, plus one animation-only sample
+the target decoded at each of the given QP pairs, plus one animation-only sample
 (no base layer) per target.
 
 ``samples_from_pictures``: from a few source pictures alone (the first one as
@@ -23,14 +23,15 @@ def _tensor(a):
     return torch.from_numpy(np.ascontiguousarray(a)).float().unsqueeze(0) / 255
 
 
-def calibration_samples(model: HdacHfModel, clips, qps, pictures: int):
+def calibration_samples(model: HdacHfModel, clips, pairs, pictures: int):
+    """``pairs``: (IntraQP, BaseLayerQP) of the clips' cached streams."""
     out = []
     for c in clips:
         for s, ti in key_target_pairs(c, pictures):
             kp_key, kp_t = model.detect(_tensor(c.rgb(c.source, s))), model.detect(_tensor(c.rgb(c.source, ti)))
-            for j, qp in enumerate(qps):
-                key = _tensor(c.rgb(c.decoded[qp], s))
-                out.append((key, _tensor(c.rgb(c.decoded[qp], ti)), kp_key, kp_t))
+            for j, pair in enumerate(pairs):
+                key = _tensor(c.rgb(c.decoded[pair], s))
+                out.append((key, _tensor(c.rgb(c.decoded[pair], ti)), kp_key, kp_t))
                 if j == 0:
                     out.append((key, None, kp_key, kp_t))
     return out

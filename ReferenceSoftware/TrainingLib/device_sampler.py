@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from CommonLib.colour import CB_TO_B, CB_TO_G, CR_TO_G, CR_TO_R, ROUND, SHIFT, Y_SCALE
-from TrainingLib.training_data import QP_LOSS_WEIGHT, ClipCache, PairSampler
+from TrainingLib.training_data import ClipCache, PairSampler
 
 
 def upsample_chroma_torch(c: torch.Tensor) -> torch.Tensor:
@@ -47,29 +47,23 @@ def yuv420_to_rgb_torch(packed: torch.Tensor, width: int, height: int) -> torch.
 class DevicePairSampler(PairSampler):
     """``PairSampler`` whose pictures live on ``device``; ``batch`` returns device tensors in [0, 1]."""
 
-    def __init__(self, clips: list[ClipCache], qps, seed: int, device, flip: bool = True):
-        super().__init__(clips, qps, seed, flip)
+    def __init__(self, clips: list[ClipCache], pairs, seed: int, device, flip: bool = True, **kwargs):
+        super().__init__(clips, pairs, seed, flip, **kwargs)
         if len({(c.width, c.height) for c in clips}) != 1:
             from CommonLib.errors import ConfigError
             raise ConfigError("DataOnDevice needs training clips of one picture size")
         self.device = torch.device(device)
-        # one tensor per clip: index 0 = source, 1 + k = decoded at qps[k]
+        # one tensor per clip: index 0 = source, 1 + k = decoded at pairs[k]
         self.pictures = [torch.stack([torch.from_numpy(np.array(a)) for a in
-                                      [c.source] + [c.decoded[q] for q in self.qps]]).to(self.device)
+                                      [c.source] + [c.decoded[p] for p in self.pairs]]).to(self.device)
                          for c in clips]
 
-    def batch(self, size: int):
-        draws = [self.draw() for _ in range(size)]
+    def batch_of(self, draws: list):
         rows = []      # key (decoded s), key source (s), base layer (decoded t), target (source t)
-        for ci, s, t, qp, _ in draws:
-            k = 1 + self.qps.index(qp)
-            pics = self.pictures[ci]
-            rows.append(torch.stack([pics[k, s], pics[0, s], pics[k, t], pics[0, t]]))
+        for d in draws:
+            k = 1 + self.pairs.index(d.pair)
+            pics = self.pictures[d.clip]
+            rows.append(torch.stack([pics[k, d.s], pics[0, d.s], pics[k, d.t], pics[0, d.t]]))
         c = self.clips[0]
         rgb = yuv420_to_rgb_torch(torch.stack(rows).flatten(0, 1), c.width, c.height)
-        rgb = rgb.view(size, 4, 3, c.height, c.width)
-        flips = torch.tensor([d[4] for d in draws], device=self.device)
-        rgb = torch.where(flips.view(-1, 1, 1, 1, 1), rgb.flip(-1), rgb)
-        stack = [rgb[:, j].float() / 255.0 for j in range(4)]
-        lam = torch.tensor([QP_LOSS_WEIGHT.get(d[3], 1.0) for d in draws], dtype=torch.float32)
-        return stack, lam
+        return self.assemble(draws, rgb.view(len(draws), 4, 3, c.height, c.width))

@@ -34,12 +34,43 @@ from EncoderLib.base_layer_settings import BaseLayerSettings
 
 QP_LOSS_WEIGHT = {50: 1.1, 48: 1.4, 46: 2.0, 44: 2.8}
 
+#: a coding point of a training stream: (IntraQP of the key pictures, BaseLayerQP of the other pictures)
+QpPair = tuple
+
+
+def qp_loss_weight(qp: int) -> float:
+    """lambda(QP) of the reconstruction loss: the table above, else 1.1 x 2^((50 - QP) / 4.5) (the table's trend)."""
+    return QP_LOSS_WEIGHT.get(qp, 1.1 * 2 ** ((50 - qp) / 4.5))
+
+
+def parse_qp_pairs(text: str, option: str = "BaseLayerQPPairs") -> list:
+    """'50/37,44/32' -> [(37, 50), (32, 44)] (BaseLayerQP/IntraQP, as the CTC names its points)."""
+    from CommonLib.errors import ConfigError
+    pairs = []
+    for item in (t.strip() for t in text.split(",")):
+        if not item:
+            continue
+        parts = item.split("/")
+        if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+            raise ConfigError(f"{option}: '{item}' is not BaseLayerQP/IntraQP")
+        qp, iqp = int(parts[0]), int(parts[1])
+        if not (0 <= iqp <= qp <= 51):
+            raise ConfigError(f"{option}: '{item}' needs 0 <= IntraQP <= BaseLayerQP <= 51")
+        pairs.append((iqp, qp))
+    if not pairs or len(set(pairs)) != len(pairs):
+        raise ConfigError(f"{option}: '{text}' is empty or repeats a pair")
+    return pairs
+
+
+def pair_name(pair) -> str:
+    return f"{pair[1]}/{pair[0]}"
+
 
 @dataclass
 class ClipCache:
     name: str
     source: np.ndarray             # (N, H*3/2, W) uint8, I420 planes
-    decoded: dict                  # qp -> (N, H*3/2, W) uint8
+    decoded: dict                  # (intra_qp, qp) -> (N, H*3/2, W) uint8
     key_positions: np.ndarray      # IRAP indices
     width: int
     height: int
@@ -57,12 +88,34 @@ def _save_npy(path: str, array: np.ndarray) -> None:
         np.save(f.f, array)
 
 
-def prepare_clip(seq: dict, cache_dir: str, qps, intra_qp: int, intra_period: int, max_frames: int,
-                 base_layer: BaseLayerSettings | None = None) -> ClipCache:
-    """Encode / decode one clip at every QP (cached; the cache key includes the base-layer settings)."""
-    base_layer = base_layer or BaseLayerSettings(picture_hash=0)
+def settings_tag(base_layer: BaseLayerSettings, intra_period: int, max_frames: int) -> str:
+    """Ten hex digits naming the base-layer settings, IRAP period and clip length of training streams."""
     key = json.dumps(base_layer.identity(), sort_keys=True)
-    tag = hashlib.sha256(f"{seq['path']}|{intra_qp}|{intra_period}|{max_frames}|{key}".encode()).hexdigest()[:10]
+    return hashlib.sha256(f"{intra_period}|{max_frames}|{key}".encode()).hexdigest()[:10]
+
+
+def stream_path(stream_dir: str, seq: dict, pair, tag: str) -> str:
+    """Where the base-layer bitstream of ``seq`` at ``pair`` is kept (``StreamDir``; Annex-B)."""
+    return os.path.join(stream_dir, tag, f"{seq['name']}_q{pair[1]}_i{pair[0]}.hevc")
+
+
+def _decode_stream(data: bytes, codec: str) -> list:
+    from CommonLib.access_units import split_access_units
+    dec = BaseLayerDecoder(codec)
+    pics = []
+    for au in split_access_units(data, codec):
+        pics += dec.decode(au.annexb())
+    return pics + dec.flush()
+
+
+def prepare_clip(seq: dict, cache_dir: str, pairs, intra_period: int, max_frames: int,
+                 base_layer: BaseLayerSettings | None = None, stream_dir: str = "") -> ClipCache:
+    """Encode / decode one clip at every (IntraQP, BaseLayerQP) pair, cached as 4:2:0 arrays.
+
+    The cache key includes the base-layer settings. With ``stream_dir`` the base-layer bitstreams are kept
+    there (and only decoded when they exist: a new machine rebuilds the cache in minutes)."""
+    base_layer = base_layer or BaseLayerSettings(picture_hash=0)
+    tag = settings_tag(base_layer, intra_period, max_frames)
     d = os.path.join(cache_dir, f"{seq['name']}_{tag}")
     os.makedirs(d, exist_ok=True)
     src_path = os.path.join(d, "source.npy")
@@ -73,22 +126,37 @@ def prepare_clip(seq: dict, cache_dir: str, qps, intra_qp: int, intra_period: in
         _save_npy(src_path, np.stack(frames))
     source = np.load(src_path, mmap_mode="r")
     decoded = {}
-    for qp in qps:
-        p = os.path.join(d, f"decoded_qp{qp}.npy")
+    for pair in pairs:
+        iqp, qp = pair
+        p = os.path.join(d, f"decoded_q{qp}_i{iqp}.npy")
         if not os.path.exists(p):
-            enc = base_layer.create(w, h, reader.info.frame_rate, intra_qp, qp, intra_period, len(source))
-            dec = BaseLayerDecoder(base_layer.codec)
-            pics = []
-            for i in range(len(source)):
-                for au in enc.encode(YuvPicture.from_packed(source[i], w, h)):
+            sp = stream_path(stream_dir, seq, pair, tag) if stream_dir else ""
+            if sp and os.path.exists(sp):
+                with open(sp, "rb") as f:
+                    pics = _decode_stream(f.read(), base_layer.codec)
+                where = sp
+            else:
+                enc = base_layer.create(w, h, reader.info.frame_rate, iqp, qp, intra_period, len(source))
+                dec = BaseLayerDecoder(base_layer.codec)
+                pics, stream = [], bytearray()
+                for i in range(len(source)):
+                    for au in enc.encode(YuvPicture.from_packed(source[i], w, h)):
+                        stream += au
+                        pics += dec.decode(au)
+                for au in enc.flush():
+                    stream += au
                     pics += dec.decode(au)
-            for au in enc.flush():
-                pics += dec.decode(au)
-            pics += dec.flush()
+                pics += dec.flush()
+                where = "its encoder"
+                if sp and len(pics) == len(source):
+                    os.makedirs(os.path.dirname(sp), exist_ok=True)
+                    with OutputFile(sp, "wb", "training base-layer stream") as f:
+                        f.f.write(bytes(stream))
             if len(pics) != len(source):
-                raise InputError(f"{seq['name']}: decoded {len(pics)} of {len(source)} pictures")
+                raise InputError(f"{seq['name']}: decoded {len(pics)} of {len(source)} pictures of the base layer "
+                                 f"at {pair_name(pair)} (from {where})")
             _save_npy(p, np.stack([q.packed().reshape(-1, w) for q in pics]))
-        decoded[qp] = np.load(p, mmap_mode="r")
+        decoded[pair] = np.load(p, mmap_mode="r")
     keys = np.arange(0, len(source), intra_period if intra_period > 0 else len(source))
     return ClipCache(seq["name"], source, decoded, keys, w, h)
 
@@ -107,30 +175,48 @@ def _prepare_only(args) -> str:
     return args[0]["name"]
 
 
-def prepare_clips(seqs, cache_dir, qps, intra_qp, intra_period, max_frames, progress=True, jobs=1,
-                  base_layer: BaseLayerSettings | None = None):
+def prepare_clips(seqs, cache_dir, pairs, intra_period, max_frames, progress=True, jobs=1,
+                  base_layer: BaseLayerSettings | None = None, stream_dir: str = ""):
     """The cached clips; with ``jobs`` > 1 the missing encodings run in that many processes first."""
     if jobs > 1 and len(seqs) > 1:
         from concurrent.futures import ProcessPoolExecutor
-        work = [(s, cache_dir, qps, intra_qp, intra_period, max_frames, base_layer) for s in seqs]
+        work = [(s, cache_dir, pairs, intra_period, max_frames, base_layer, stream_dir) for s in seqs]
         with ProcessPoolExecutor(min(jobs, len(seqs))) as ex:
             list(tqdm(ex.map(_prepare_only, work), total=len(work), desc="base layers", disable=not progress))
-    return [prepare_clip(s, cache_dir, qps, intra_qp, intra_period, max_frames, base_layer)
+    return [prepare_clip(s, cache_dir, pairs, intra_period, max_frames, base_layer, stream_dir)
             for s in tqdm(seqs, desc="base layers", disable=not progress or jobs > 1)]
 
 
-class PairSampler:
-    """Draws (key, key source, base layer, target, lambda, qp) training samples."""
+@dataclass
+class Draw:
+    """One training sample: clip, key picture s, target t, QP pair, mirror, crop origin, keypoint source."""
+    clip: int
+    s: int
+    t: int
+    pair: tuple
+    flip: bool
+    y0: int
+    x0: int
+    derived: bool
 
-    def __init__(self, clips: list[ClipCache], qps, seed: int, flip: bool = True):
-        self.clips, self.qps = clips, list(qps)
+
+class PairSampler:
+    """Draws training samples: (key = decoded s, key source = source s, base layer = decoded t, target = source t)
+    of one clip at one QP pair, mirrored at random, cropped to ``crop`` x ``crop`` at a random origin on the
+    4-sample grid of the dense motion (0 = whole pictures), with keypoints derived from the decoded pictures
+    with probability ``derived_share`` (the decoder's ``KeypointTransmission never``) and otherwise from the
+    source pictures (keypoints sent)."""
+
+    def __init__(self, clips: list[ClipCache], pairs, seed: int, flip: bool = True, crop: int = 0,
+                 derived_share: float = 0.0, keypoints=None):
+        self.clips, self.pairs = clips, [tuple(p) for p in pairs]
         self.rng = np.random.default_rng(seed)
-        self.flip = flip
+        self.flip, self.crop, self.derived_share = flip, crop, derived_share
+        self.keypoints = keypoints           # TrainingLib.keypoint_cache.KeypointCache or None
         self.weights = np.array([len(c.source) for c in clips], np.float64)
         self.weights /= self.weights.sum()
 
-    def draw(self):
-        """(clip index, key index s, target index t, qp, flip) of the next sample."""
+    def draw(self) -> Draw:
         ci = int(self.rng.choice(len(self.clips), p=self.weights))
         c = self.clips[ci]
         n = len(c.source)
@@ -139,21 +225,80 @@ class PairSampler:
             s = c.key_index(t)
             if s != t:
                 break
-        qp = self.qps[int(self.rng.integers(len(self.qps)))]
+        pair = self.pairs[int(self.rng.integers(len(self.pairs)))]
         flip = bool(self.flip and self.rng.random() < 0.5)
-        return ci, s, t, qp, flip
+        y0 = x0 = 0
+        if self.crop:
+            y0 = 4 * int(self.rng.integers(0, (c.height - self.crop) // 4 + 1))
+            x0 = 4 * int(self.rng.integers(0, (c.width - self.crop) // 4 + 1))
+        derived = bool(self.derived_share and self.rng.random() < self.derived_share)
+        return Draw(ci, s, t, pair, flip, y0, x0, derived)
 
-    def sample(self):
-        ci, s, t, qp, flip = self.draw()
-        c = self.clips[ci]
-        pics = [c.rgb(c.decoded[qp], s), c.rgb(c.source, s), c.rgb(c.decoded[qp], t), c.rgb(c.source, t)]
-        if flip:
-            pics = [p[:, :, ::-1] for p in pics]
-        return [np.ascontiguousarray(p) for p in pics], QP_LOSS_WEIGHT.get(qp, 1.0), qp
+    def pictures(self, d: Draw) -> list:
+        c = self.clips[d.clip]
+        dec = c.decoded[d.pair]
+        return [c.rgb(dec, d.s), c.rgb(c.source, d.s), c.rgb(dec, d.t), c.rgb(c.source, d.t)]
+
+    def assemble(self, draws: list, rgb):
+        """``rgb``: (B, 4, 3, H, W) uint8 tensor of the draws' pictures -> ([key, key source, base, target] as
+        float (B, 3, h, w) in [0, 1], lambda (B,), keypoints (key (B, K, 2), target (B, K, 2)) or None)."""
+        import torch
+        c = self.clips[draws[0].clip]
+        if self.crop:
+            rgb = torch.stack([r[:, :, d.y0:d.y0 + self.crop, d.x0:d.x0 + self.crop] for r, d in zip(rgb, draws)])
+        flips = torch.tensor([d.flip for d in draws], device=rgb.device)
+        rgb = torch.where(flips.view(-1, 1, 1, 1, 1), rgb.flip(-1), rgb)
+        stack = [rgb[:, j].float() / 255.0 for j in range(4)]
+        lam = torch.tensor([qp_loss_weight(d.pair[1]) for d in draws], dtype=torch.float32)
+        kps = None
+        if self.keypoints is not None:
+            kk, kt = [], []
+            for d in draws:
+                k_s, k_t = self.keypoints.pair_keypoints(self.clips[d.clip].name, d.pair, d.s, d.t, d.derived)
+                kk.append(k_s)
+                kt.append(k_t)
+            kk, kt = (torch.from_numpy(np.stack(a)).to(rgb.device) for a in (kk, kt))
+            kps = [crop_keypoints(k, draws, c.width, c.height, self.crop) for k in (kk, kt)]
+        return stack, lam, kps
+
+    def batch_of(self, draws: list):
+        import torch
+        rgb = torch.from_numpy(np.stack([np.stack(self.pictures(d)) for d in draws]))
+        return self.assemble(draws, rgb)
 
     def batch(self, size: int):
-        import torch
-        items = [self.sample() for _ in range(size)]
-        stack = [torch.from_numpy(np.stack([it[0][j] for it in items])).float() / 255.0 for j in range(4)]
-        lam = torch.tensor([it[1] for it in items], dtype=torch.float32)
-        return stack, lam
+        return self.batch_of([self.draw() for _ in range(size)])
+
+    # prefetching: the draws are made in the caller's thread (so the generator's state is well defined), the
+    # pictures assembled by ``pool``; the state saved with a run is the one before the oldest batch not yet used
+    def prefetch(self, pool, size: int):
+        self._pending = getattr(self, "_pending", [])
+        self._pending.append(self.rng.bit_generator.state)
+        draws = [self.draw() for _ in range(size)]
+        return pool.submit(self.batch_of, draws)
+
+    def consumed(self) -> None:
+        self._pending.pop(0)
+
+    def pending_rng_state(self) -> dict:
+        pending = getattr(self, "_pending", [])
+        return pending[0] if pending else self.rng.bit_generator.state
+
+
+def crop_keypoints(kp, draws: list, width: int, height: int, crop: int):
+    """Keypoints (B, K, 2) in whole-picture coordinates ([-1, 1], align-corners) -> coordinates of each draw's
+    crop (and mirror): x_crop = 2 (x_pixel - x0) / (crop - 1) - 1 with x_pixel = (x + 1) (W - 1) / 2."""
+    import torch
+    kp = kp.clone().float()
+    if crop:
+        org = torch.tensor([[d.x0, d.y0] for d in draws], dtype=kp.dtype, device=kp.device).view(-1, 1, 2)
+        size = torch.tensor([width - 1, height - 1], dtype=kp.dtype, device=kp.device)
+        kp = 2 * ((kp + 1) * size / 2 - org) / (crop - 1) - 1
+    flips = torch.tensor([d.flip for d in draws], device=kp.device).view(-1, 1)
+    kp[..., 0] = torch.where(flips, -kp[..., 0], kp[..., 0])
+    return kp
+
+
+def variance_scale(width: int, crop: int) -> float:
+    """Factor of the dense motion's keypoint variance on a crop, so that heatmaps keep their width in samples."""
+    return ((width - 1) / (crop - 1)) ** 2 if crop else 1.0

@@ -22,7 +22,7 @@ sys.path.insert(0, "ReferenceSoftware")
 from CommonLib.sequence_list import read_sequence_list
 from TrainingLib.training_data import prepare_clips
 seqs = read_sequence_list(SEQ, "train")
-prepare_clips(seqs, f"{TMP}/cache", [44, 46, 48, 50], 27, 100, MAXF, progress=False, jobs=int(os.environ.get("JOBS", "16")))
+prepare_clips(seqs, f"{TMP}/cache", [(27, q) for q in (44, 46, 48, 50)], 100, MAXF, progress=False, jobs=int(os.environ.get("JOBS", "16")))
 print(f"cache prepared in {time.time() - t:.0f} s", flush=True)
 
 def launch(tag, extra, log):

@@ -38,12 +38,14 @@ class DenseMotionNetwork(nn.Module):
         self.mask = nn.Conv2d(self.hourglass.out_filters, num_kp + 1, 7, padding=3)
         self.occlusion = nn.Conv2d(self.hourglass.out_filters, 1, 7, padding=3)
 
-    def forward(self, key: torch.Tensor, kp_key: torch.Tensor, kp_target: torch.Tensor):
+    def forward(self, key: torch.Tensor, kp_key: torch.Tensor, kp_target: torch.Tensor, variance_scale: float = 1.0):
+        """``variance_scale`` (training on crops): the keypoint variance is multiplied by it, so that heatmaps of
+        a crop keep the width in samples that they have on the whole picture."""
         src = self.down(key)
         b, _, h, w = src.shape
         k = self.num_kp
-        heat = keypoint_heatmaps(kp_target, h, w, self.cfg.kp_variance) - \
-            keypoint_heatmaps(kp_key, h, w, self.cfg.kp_variance)
+        var = self.cfg.kp_variance * variance_scale
+        heat = keypoint_heatmaps(kp_target, h, w, var) - keypoint_heatmaps(kp_key, h, w, var)
         heat = torch.cat([torch.zeros_like(heat[:, :1]), heat], dim=1)             # (B, K+1, h, w)
         ident = make_coordinate_grid(h, w, src.dtype, src.device).view(1, 1, h, w, 2)
         shift = (kp_key - kp_target).view(b, k, 1, 1, 2)

@@ -24,8 +24,8 @@ class HdacHfModel(nn.Module):
         self.dense_motion = DenseMotionNetwork(cfg.dense_motion, cfg.kp.num_kp)
         self.generator = Generator(cfg.generator)
 
-    def forward(self, key, base, kp_key, kp_target, use_base=None):
-        flow, occ = self.dense_motion(key, kp_key, kp_target)
+    def forward(self, key, base, kp_key, kp_target, use_base=None, variance_scale: float = 1.0):
+        flow, occ = self.dense_motion(key, kp_key, kp_target, variance_scale)
         out = self.generator(key, base, flow, occ, use_base)
         return out, flow, occ
 
