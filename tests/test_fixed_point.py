@@ -271,3 +271,41 @@ def test_integer_keypoint_detector_is_close_to_the_float_one(example_clip, tiny_
         kf = model.detect(torch.from_numpy(rgb).float().unsqueeze(0) / 255)[0].double()
         assert float((ki.double() / 65536 - kf).abs().max()) * 128 < 2.0
         assert torch.equal(ki, net.detect(rgb))                       # deterministic
+
+
+def test_base_input_dense_motion_integer_equals_float(example_clip, tmp_path):
+    """dense_motion.base_input (integer_decoding_process.md 6.4): the integer process of a converted model with
+    the base-layer picture as a dense-motion input follows its float network, and the base-layer picture does
+    change the flow (the comparison can fail: a model that ignored the input would give identical pictures)."""
+    import torch
+    from CommonLib.fixed_point.int_model_file import IntegerModelFile
+    from CommonLib.fixed_point.int_network import keypoints_q16
+    from CommonLib.network_config import tiny_config
+    from CommonLib.network.hdac_hf import HdacHfModel
+    from CommonLib.network.model_file import save_model
+    from CommonLib.video_io import VideoReader
+    from conftest import convert_for_tests
+    cfg = tiny_config()
+    cfg.dense_motion.base_input = True
+    torch.manual_seed(3)
+    model = HdacHfModel(cfg).eval()
+    with torch.no_grad():
+        model.generator.final.weight.normal_(0, 0.01)
+        model.dense_motion.mask.weight[:, -3:].normal_(0, 0.5)          # let the base-layer channels matter
+    fpath = str(tmp_path / "mb.safetensors")
+    save_model(model, fpath, "tiny_mb")
+    net = IntegerModelFile(convert_for_tests(fpath, str(tmp_path / "mb.hfim"), example_clip, name="tiny_mb")).network()
+    assert net.cfg.dense_motion.base_input
+    pics = [p.to_rgb() for p in VideoReader(example_clip).frames(count=3)]
+    kp = np.array([[10, -20], [50, 60], [-70, 30], [0, 0], [100, -100], [-30, -30], [20, 90], [-90, 10],
+                   [60, 5], [5, 60]])
+    key = net.key_state(pics[0], keypoints_q16(kp, 8))
+    out = {i: net.generate(key, keypoints_q16(kp + 5, 8), pics[i]) for i in (1, 2)}
+    t = lambda a: torch.from_numpy(np.ascontiguousarray(a)).float().unsqueeze(0) / 255
+    kq = torch.from_numpy(kp).float().unsqueeze(0) / 256
+    for i in (1, 2):
+        ref = (model.generate(t(pics[0]), t(pics[i]), kq, kq + 5 / 256)[0] * 255 + 0.5).clamp(0, 255).byte().numpy()
+        assert np.abs(out[i].astype(int) - ref.astype(int)).mean() < 1.0
+    flows = [net.dense_motion(key, keypoints_q16(kp + 5, 8), torch.from_numpy(pics[i]).long().unsqueeze(0))[0]
+             for i in (1, 2)]
+    assert not torch.equal(flows[0], flows[1])

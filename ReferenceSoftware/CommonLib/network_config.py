@@ -33,6 +33,7 @@ class DenseMotionConfig:
     num_blocks: int = 5
     scale_factor: float = 0.25
     kp_variance: float = 0.01
+    base_input: bool = False          # the down-sampled base-layer picture is an input of the hourglass too
 
 
 @dataclass

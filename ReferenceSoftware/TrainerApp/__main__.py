@@ -14,6 +14,8 @@ OPTIONS = [
            choices=("none", "highpass8", "laplacian4")),
     Option("HfOrder", str, "filter_warp", "filter_warp (paper eqs. 2-3) or unwarped (public code)",
            choices=("filter_warp", "unwarped")),
+    flag("DenseMotionBase", 0, "the down-sampled base-layer picture is an input of the dense motion network "
+         "(dense_motion.base_input; an InitModel without it is widened with zero weights)"),
     flag("HfL2Norm", 0, "L2-normalise channels after each HF addition (public code variant)"),
     Option("SequenceList", str, "../shared/sequences/sequences.yaml", "YAML list of sequences (split 'train' is used)"),
     Option("ValidationSequences", str, "train_vr_face5,train_hdtf_radio10",
@@ -106,6 +108,7 @@ def run(cfg) -> int:
     net_cfg = preset(cfg.NetworkConfig, cfg.HfFilter)
     net_cfg.generator.hf_order = cfg.HfOrder
     net_cfg.generator.hf_l2norm = bool(cfg.HfL2Norm)
+    net_cfg.dense_motion.base_input = bool(cfg.DenseMotionBase)
     seqs = read_sequence_list(resolve_resource(cfg.SequenceList), "train")
     held = {s for s in cfg.ValidationSequences.split(",") if s}
     unknown = held - {s["name"] for s in seqs}

@@ -41,7 +41,7 @@ from TrainingLib.training_data import ClipCache, PairSampler, key_target_pairs, 
 #: options that may change between the slices of one run (everything else is the run's recipe)
 FREE_OPTIONS = {"Steps", "MaxMinutes", "Threads", "Progress", "CheckpointEvery", "Resume", "PrepareJobs", "CacheDir",
                 "StreamDir", "Device", "DataOnDevice", "OutputModel", "OutputDir", "ValidateEvery",
-                "ValidationFrames", "LogFile"}
+                "ValidationFrames", "LrDecaySteps", "LrDecayFactor"}
 
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:
@@ -78,6 +78,19 @@ def validate(model: HdacHfModel, clips: list[ClipCache], pairs, frames: int, dev
                                 "gen_ms_ssim": float(np.mean(g_s)), "base_ms_ssim": float(np.mean(b_s)),
                                 "gain_psnr_y": float(np.mean(g_p) - np.mean(b_p))}
     return res
+
+
+def widen_for_base_input(state_dict: dict) -> dict:
+    """The tensors of a model without ``dense_motion.base_input`` made into those of one with it: the
+    convolutions that see the hourglass input (its first down block; the mask and occlusion convolutions, which
+    see the input concatenated to the hourglass output) get zero weights for the 3 base-layer channels, so the
+    widened network computes exactly what the original does, and training starts from it."""
+    sd = dict(state_dict)
+    for name in ("dense_motion.hourglass.down_blocks.0.conv.weight", "dense_motion.mask.weight",
+                 "dense_motion.occlusion.weight"):
+        w = sd[name]
+        sd[name] = torch.cat([w, torch.zeros(w.shape[0], 3, *w.shape[2:], dtype=w.dtype)], 1)
+    return sd
 
 
 def recipe_of(cfg, init_sha256: str) -> dict:
@@ -152,9 +165,14 @@ class Trainer:
         """Start from the weights of a model file (fine-tuning); the architectures must be equal."""
         from CommonLib.app_config import resolve_resource
         model, meta = load_model(resolve_resource(path))
-        if model.cfg.to_dict() != self.model.cfg.to_dict():
+        mine, theirs = self.model.cfg.to_dict(), model.cfg.to_dict()
+        sd = model.state_dict()
+        if mine["dense_motion"]["base_input"] and not theirs["dense_motion"]["base_input"]:
+            sd = widen_for_base_input(sd)
+            theirs["dense_motion"]["base_input"] = True
+        if mine != theirs:
             raise ConfigError(f"InitModel '{path}': its network configuration differs from NetworkConfig/HfFilter")
-        self.model.load_state_dict(model.state_dict())
+        self.model.load_state_dict(sd)
         self.init_sha256 = meta["sha256"]
         self.log(f"weights initialised from {path} (sha256 {meta['sha256']})")
 
@@ -275,6 +293,7 @@ class Trainer:
             v["derived"] = validate(self.model, self.val_clips, self.validation_pairs(), self.cfg.ValidationFrames,
                                     self.device, derived=True)
         point = {"step": self.step, "samples": self.step * self.cfg.BatchSize * self.world, "loss": rec_avg,
+                 "learning_rate": self.learning_rate(self.step),
                  "val": v, "elapsed_s": self.elapsed}
         self.history.append(point)
         self.log(f"step {self.step} ({point['samples']} samples): " + "; ".join(

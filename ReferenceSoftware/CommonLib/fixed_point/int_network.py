@@ -179,8 +179,10 @@ class IntegerHdacHf:
         den = self.var_num * (n - 1) * (n - 1)
         return (2 * num + den) // (2 * den)
 
-    def dense_motion(self, key: KeyState, kp_t: torch.Tensor):
-        """Flow (1, h, w, 2) in grid samples with 16 fractional bits, occlusion (1, 1, h, w) 15 bits, grid (h, w)."""
+    def dense_motion(self, key: KeyState, kp_t: torch.Tensor, base: torch.Tensor | None = None):
+        """Flow (1, h, w, 2) in grid samples with 16 fractional bits, occlusion (1, 1, h, w) 15 bits, grid (h, w).
+        ``base``: the base-layer picture (1, 3, H, W) int64 of a fused picture, an input of the hourglass when
+        the configuration has ``dense_motion.base_input`` (clause 6.4; zeros when there is none)."""
         src = key.src
         _, _, h, w = src.shape
         k = kp_t.shape[0]
@@ -197,7 +199,14 @@ class IntegerHdacHf:
         deformed = grid_sample(src.expand(k + 1, 3, h, w),
                                rshift(gx, MOTION_BITS - COORD_BITS), rshift(gy, MOTION_BITS - COORD_BITS))
         deformed = div_round(deformed << self.hg_q, torch.tensor(255 << SRC_Q))          # pixel units -> [0, 1]
-        inp = torch.cat([heat.unsqueeze(1), deformed], 1).reshape(1, (k + 1) * 4, h, w).float()
+        inp = torch.cat([heat.unsqueeze(1), deformed], 1).reshape(1, (k + 1) * 4, h, w)
+        if self.cfg.dense_motion.base_input:
+            if base is None:
+                base_in = torch.zeros_like(src)
+            else:                                                                     # as the key picture: [0, 1]
+                base_in = div_round(self._antialias(base) << self.hg_q, torch.tensor(255 << SRC_Q))
+            inp = torch.cat([inp, base_in], 1)
+        inp = inp.float()
         feat, q = self._hourglass(inp)
         mask_layer, occ_layer = self.L["dense_motion.mask"], self.L["dense_motion.occlusion"]
         mask = lut.softmax(mask_layer(feat).long(), mask_layer.q_out, self.exp_table)       # (1, K+1, h, w) 15 bits
@@ -245,16 +254,15 @@ class IntegerHdacHf:
     # ---------------------------------------------------------------- generator
     def generate(self, key: KeyState, kp_t: torch.Tensor, base_rgb: np.ndarray | None) -> np.ndarray:
         g = self.cfg.generator
-        motion = Motion(*self.dense_motion(key, kp_t))
+        base = None if base_rgb is None else torch.from_numpy(np.ascontiguousarray(base_rgb)).to(torch.int64).unsqueeze(0)
+        motion = Motion(*self.dense_motion(key, kp_t, base))
         top, q_top = key.feats[-1]
         warped = self._warp_mask(top, motion).float()
-        if base_rgb is None:
-            base = None
+        if base is None:
             n = g.num_down_blocks
             q_base = self.L[f"generator.base_encoder.down.{n - 1}" if n else "generator.base_encoder.first"].q_out
             base_feat = torch.zeros_like(warped)
         else:
-            base = torch.from_numpy(np.ascontiguousarray(base_rgb)).to(torch.int64).unsqueeze(0)
             base_feat, q_base = self._encoder("generator.base_encoder", base)[-1]
         x, q = self._concat(warped, q_top, base_feat, q_base)
         if "generator.project" in self.L:

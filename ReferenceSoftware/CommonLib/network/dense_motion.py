@@ -9,6 +9,9 @@ at 1/4 resolution, as first-order-model without Jacobians:
 * sparse motions  T_k(z) = z - kp_t,k + kp_r,k, plus the identity;
 * the key picture warped by each sparse motion;
 * hourglass on the (K+1) x (1 + 3) channels -> K+1 masks (softmax) and the occlusion (sigmoid);
+  with ``base_input`` the down-sampled decoded base-layer picture of the target (the decoder has it) is 3 more
+  input channels, so the masks can pick, sample by sample, the sparse motion whose warped key picture matches
+  the target's actual content (zeros in animation-only decoding and where base-layer dropout drops it);
 * flow = sum_k mask_k T_k.
 """
 from __future__ import annotations
@@ -32,15 +35,17 @@ class DenseMotionNetwork(nn.Module):
     def __init__(self, cfg: DenseMotionConfig, num_kp: int):
         super().__init__()
         self.cfg, self.num_kp = cfg, num_kp
-        cin = (num_kp + 1) * 4
+        cin = (num_kp + 1) * 4 + (3 if cfg.base_input else 0)
         self.down = AntiAliasInterpolation2d(3, cfg.scale_factor)
         self.hourglass = Hourglass(cfg.block_expansion, cin, cfg.num_blocks, cfg.max_features)
         self.mask = nn.Conv2d(self.hourglass.out_filters, num_kp + 1, 7, padding=3)
         self.occlusion = nn.Conv2d(self.hourglass.out_filters, 1, 7, padding=3)
 
-    def forward(self, key: torch.Tensor, kp_key: torch.Tensor, kp_target: torch.Tensor, variance_scale: float = 1.0):
+    def forward(self, key: torch.Tensor, kp_key: torch.Tensor, kp_target: torch.Tensor, variance_scale: float = 1.0,
+                base: torch.Tensor | None = None, use_base: torch.Tensor | None = None):
         """``variance_scale`` (training on crops): the keypoint variance is multiplied by it, so that heatmaps of
-        a crop keep the width in samples that they have on the whole picture."""
+        a crop keep the width in samples that they have on the whole picture. ``base`` / ``use_base``: the
+        base-layer picture and its 0/1 weights per sample (``base_input`` configurations only)."""
         src = self.down(key)
         b, _, h, w = src.shape
         k = self.num_kp
@@ -54,6 +59,14 @@ class DenseMotionNetwork(nn.Module):
                                  sparse.reshape(b * (k + 1), h, w, 2), mode="bilinear",
                                  padding_mode="zeros", align_corners=True).view(b, k + 1, 3, h, w)
         inp = torch.cat([heat.unsqueeze(2), deformed], dim=2).view(b, (k + 1) * 4, h, w)
+        if self.cfg.base_input:
+            if base is None:
+                base_src = torch.zeros_like(src)
+            else:
+                base_src = self.down(base)
+                if use_base is not None:
+                    base_src = base_src * use_base.view(-1, 1, 1, 1).to(base_src.dtype)
+            inp = torch.cat([inp, base_src], dim=1)
         feat = self.hourglass(inp)
         mask = F.softmax(self.mask(feat), dim=1)                                     # (B, K+1, h, w)
         flow = (mask.unsqueeze(-1) * sparse).sum(dim=1)                             # (B, h, w, 2)

@@ -25,7 +25,7 @@ class HdacHfModel(nn.Module):
         self.generator = Generator(cfg.generator)
 
     def forward(self, key, base, kp_key, kp_target, use_base=None, variance_scale: float = 1.0):
-        flow, occ = self.dense_motion(key, kp_key, kp_target, variance_scale)
+        flow, occ = self.dense_motion(key, kp_key, kp_target, variance_scale, base, use_base)
         out = self.generator(key, base, flow, occ, use_base)
         return out, flow, occ
 
