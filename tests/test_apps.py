@@ -62,8 +62,8 @@ def test_opl_file_and_base_layer_output(encoded, tiny_model_file, tmp_path):
     assert rc == 0
     rows = list(csv.DictReader(open(opl)))
     assert [r["kind"] for r in rows] == ["key", "fused", "fused", "fused", "key", "fused"]
-    assert list(rows[0]) == ["picture", "kind", "bits", "gfv_sei_bits", "residual_scale", "md5_r", "md5_g", "md5_b",
-                             "md5_check"]
+    assert list(rows[0]) == ["picture", "kind", "base_layer_bits", "gfv_sei_bits", "hash_sei_bits", "residual_scale",
+                             "md5_r", "md5_g", "md5_b", "md5_check"]
     assert all(r["md5_check"] == "OK" for r in rows)
     assert VideoReader(bl).info.num_frames == N
 
@@ -269,3 +269,27 @@ def test_md5_check_passes_on_a_stream_encoded_in_another_process(tmp_path, capsy
     assert decoder_main(["-b", b, "--Threads", "2"]) == 0
     text = capsys.readouterr().out
     assert text.count("(OK)]") == 5 and "ERROR" not in text
+
+
+@pytest.mark.parametrize("transmission", ["always", "never", "rd"])
+def test_encoder_and_decoder_report_the_same_bits(tiny_detector_model_file, tmp_path, capsys, transmission):
+    """The per-picture lines of EncoderApp and DecoderApp agree (base layer / GFV SEI / hash SEI bits, kind,
+    scale, MD5) in every keypoint-transmission mode, and the three parts add up to the stream's size."""
+    import re
+    b = str(tmp_path / "s.bin")
+    # rd at a QP where sending keypoints pays sometimes: a large KeypointLambdaScale range is not needed, the
+    # lines must agree whatever rd decides
+    assert encoder_main(["--ModelFile", tiny_detector_model_file, "-b", b, "-f", "5", "--Progress", "0",
+                         "--Threads", "1", "--KeypointTransmission", transmission, "--BaseLayerQP", "44",
+                         "--SEIUnknownPayload", "1"]) == 0
+    enc = [l for l in capsys.readouterr().out.splitlines() if l.startswith("POC")]
+    assert decoder_main(["-b", b, "--ModelFile", tiny_detector_model_file, "--Threads", "1"]) == 0
+    dec = [l for l in capsys.readouterr().out.splitlines() if l.startswith("POC")]
+    assert len(enc) == len(dec) == 5
+    assert [l.replace(",(OK)]", "]") for l in dec] == enc
+    parts = [tuple(int(v) for v in re.search(r"base layer +(\d+) bits  GFV SEI +(\d+) bits  hash SEI +(\d+) bits",
+                                              l).groups()) for l in enc]
+    assert sum(map(sum, parts)) == 8 * os.path.getsize(b)
+    assert all(h > 0 for _, _, h in parts) and parts[0][1] > 0          # hash SEI in every picture, GFV in the key
+    if transmission == "never":
+        assert all(g == 0 for _, g, _ in parts[1:])

@@ -28,8 +28,6 @@ class AccessUnitSei:
     generated_md5: list | None = None                  # [R, G, B] digests
     base_hash: tuple | None = None                     # (hash_type, digests)
     skipped: list = field(default_factory=list)        # payloadTypes skipped
-    gfv_nal_bits: int = 0                              # bits (start code included) of SEI NAL units with GFV
-    gfv_payload_bits: int = 0                          # bits of the GFV SEI payloads themselves
 
 
 def gfv_syntax_trace(syntax: str) -> str:
@@ -51,7 +49,6 @@ def parse_sei_payloads(messages, codec: str, picture: int, state: GfvState | Non
         sei_header_trace(trace, picture, pt, len(payload))
         if pt == GENERATIVE_FACE_VIDEO and state is not None:
             out.gfv.append(state.decode_payload(payload, trace))
-            out.gfv_payload_bits += 8 * len(payload)
         elif pt == USER_DATA_UNREGISTERED and is_generated_picture_md5(payload):
             out.generated_md5 = read_generated_picture_md5(payload, trace)
         elif pt == DECODED_PICTURE_HASH:
@@ -70,6 +67,4 @@ def parse_access_unit_sei(au, picture: int, state: GfvState | None, trace=None) 
         if t in (nu.PREFIX_SEI[codec], nu.SUFFIX_SEI[codec]):
             _, messages = parse_sei_nal_unit(nal, codec)
             parse_sei_payloads(messages, codec, picture, state, out, trace)
-            if any(pt == GENERATIVE_FACE_VIDEO for pt, _ in messages):
-                out.gfv_nal_bits += 8 * len(unit)
     return out

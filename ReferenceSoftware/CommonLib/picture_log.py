@@ -12,14 +12,14 @@ kind           line label  picture
 ``derived``    ``P deriv`` fused, keypoints derived by the decoder (no GFV SEI)
 =============  ==========  ===============================================
 
-The line (doc/software_manual.md sections 4 and 5)::
+The line (doc/software_manual.md sections 4 and 5), the same in both apps but
+for DecoderApp's MD5 verdict::
 
-    POC     1 P fused  base layer     264 bits  GFV SEI   112 bits  scale  55/64  [MD5:<R>,<G>,<B>]
-    POC     1 P fused     376 bits  GFV SEI   112 bits  scale  55/64  [MD5:<R>,<G>,<B>,(OK)]
+    POC     1 P fused  base layer    264 bits  GFV SEI  112 bits  hash SEI  200 bits  scale  55/64  [MD5:<R>,<G>,<B>]
+    POC     1 P fused  base layer    264 bits  GFV SEI  112 bits  hash SEI  200 bits  scale  55/64  [MD5:<R>,<G>,<B>,(OK)]
 
-(EncoderApp reports the base-layer bits of the access unit, DecoderApp all its
-bits and the MD5 verdict; ``scale`` is the residual scale applied, doc/decoding_process.md
-clause 4.1.)
+(the three parts of the access unit's bits are those of CommonLib.bit_accounting; ``scale`` is the residual
+scale applied, doc/decoding_process.md clause 4.1.)
 """
 from __future__ import annotations
 
@@ -42,11 +42,19 @@ class PictureKind(Enum):
         return {"key": "I (key)", "fused": "P fused", "animation": "P anim ", "derived": "P deriv"}[self.value]
 
 
-def picture_line(index: int, kind: PictureKind, bits: int, sei_bits: int, residual_scale: Optional[int],
-                 md5: Sequence[bytes], check: Optional[str] = None, bits_label: str = "") -> str:
-    """The per-picture line; ``check`` (DecoderApp) is the MD5 verdict, ``bits_label`` e.g. 'base layer '."""
+def picture_line(index: int, kind: PictureKind, bits, residual_scale: Optional[int], md5: Sequence[bytes],
+                 check: Optional[str] = None) -> str:
+    """The per-picture line; ``bits`` a CommonLib.bit_accounting.PictureBits, ``check`` (DecoderApp) the MD5
+    verdict."""
     scale = "" if residual_scale is None else f"scale {residual_scale:3d}/{RESIDUAL_SCALE_ONE}  "
     hexes = ",".join(bytes(d).hex() for d in md5)
     verdict = "" if check is None else f",({check})"
-    return (f"POC {index:5d} {kind.label}  {bits_label}{bits:7d} bits  GFV SEI {sei_bits:5d} bits  "
-            f"{scale}[MD5:{hexes}{verdict}]")
+    return (f"POC {index:5d} {kind.label}  base layer {bits.base:6d} bits  GFV SEI {bits.gfv:4d} bits  "
+            f"hash SEI {bits.hash:4d} bits  {scale}[MD5:{hexes}{verdict}]")
+
+
+def rate_summary(bits, pictures: int, seconds: float) -> str:
+    """'total 55.300 kbps (base layer ..., GFV SEI ... = n bits/picture, hash SEI ...)' of a whole stream."""
+    kbps = lambda b: b / seconds / 1000.0 if seconds else 0.0
+    return (f"total {kbps(bits.total):.3f} kbps (base layer {kbps(bits.base):.3f} kbps, GFV SEI {kbps(bits.gfv):.3f} "
+            f"kbps = {bits.gfv / max(pictures, 1):.1f} bits/picture, hash SEI {kbps(bits.hash):.3f} kbps)")

@@ -36,7 +36,7 @@ OPTIONS = [
     flag("Verbose", 1, "one line per picture"),
 ]
 
-OPL_COLUMNS = ["picture", "kind", "bits", "gfv_sei_bits", "residual_scale", "md5_r", "md5_g", "md5_b", "md5_check"]
+OPL_COLUMNS = ["picture", "kind", "base_layer_bits", "gfv_sei_bits", "hash_sei_bits", "residual_scale", "md5_r", "md5_g", "md5_b", "md5_check"]
 
 
 def run_parse_only(cfg, data) -> int:
@@ -48,7 +48,8 @@ def run_parse_only(cfg, data) -> int:
             print(f"DecoderApp: error: parsing stopped after {e.pictures} access unit(s): {e}", file=sys.stderr)
             return 1
     print(f"DecoderApp: parsed {st.access_units} access units, {st.gfv_messages} GFV SEI messages "
-          f"({cfg.GfvSeiSyntax} syntax); {st.bits} bits, of which SEI NAL units with GFV SEI {st.gfv_sei_bits} bits")
+          f"({cfg.GfvSeiSyntax} syntax); {st.bits.total} bits (base layer {st.bits.base}, GFV SEI {st.bits.gfv}, "
+          f"hash SEI {st.bits.hash})")
     return 0
 
 
@@ -74,7 +75,7 @@ class _Outputs:
             w["bl"].write(pic.base_picture)
         if self.opl is not None:
             scale = "" if pic.out.residual_scale is None else pic.out.residual_scale
-            self.opl.writerow([pic.out.index, pic.out.kind.value, pic.bits, pic.sei_bits, scale,
+            self.opl.writerow([pic.out.index, pic.out.kind.value, pic.bits.base, pic.bits.gfv, pic.bits.hash, scale,
                                *[d.hex() for d in pic.md5], pic.md5_check])
 
     def open_opl(self):
@@ -94,7 +95,8 @@ class _Outputs:
 def run(cfg) -> int:
     import torch
 
-    from CommonLib.picture_log import picture_line
+    from CommonLib.bit_accounting import PictureBits
+    from CommonLib.picture_log import picture_line, rate_summary
     from DecoderLib.decoder import MD5_ERROR, DecodingStopped, HdacHfDecoder, read_bitstream
 
     if not cfg.BitstreamFile:
@@ -106,7 +108,7 @@ def run(cfg) -> int:
         return run_parse_only(cfg, data)
     t0 = time.time()
     mismatches = stopped = 0
-    n = bits = sei_bits = 0
+    n, bits = 0, PictureBits()
     outputs = _Outputs(cfg)
     ok = False
     with TraceFile(cfg.TraceFile) as trace:
@@ -120,11 +122,10 @@ def run(cfg) -> int:
                     outputs.picture(pic)
                     mismatches += pic.md5_check == MD5_ERROR
                     if cfg.Verbose:
-                        print(picture_line(pic.out.index, pic.out.kind, pic.bits, pic.sei_bits,
-                                           pic.out.residual_scale, pic.md5, pic.md5_check))
+                        print(picture_line(pic.out.index, pic.out.kind, pic.bits, pic.out.residual_scale, pic.md5,
+                                           pic.md5_check))
                     n += 1
                     bits += pic.bits
-                    sei_bits += pic.sei_bits
             except DecodingStopped as e:
                 stopped = 1
                 print(f"DecoderApp: error: decoding stopped after {e.pictures} intact picture(s): {e}",
@@ -134,7 +135,7 @@ def run(cfg) -> int:
             outputs.close(ok)
     dt = time.time() - t0
     print(f"DecoderApp: {n} pictures decoded in {dt:.2f} s ({n / dt if dt else 0:.2f} pictures/s); "
-          f"{bits} bits, of which GFV SEI {sei_bits} bits")
+          f"{bits.total} bits (base layer {bits.base}, GFV SEI {bits.gfv}, hash SEI {bits.hash})")
     if cfg.ReconFile and n:
         print(f"DecoderApp: wrote {cfg.ReconFile}" + (" (intact pictures only)" if stopped else ""))
     if mismatches:

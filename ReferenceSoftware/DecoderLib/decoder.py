@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from CommonLib import nal_unit as nu
 from CommonLib.access_unit_sei import gfv_syntax_trace, parse_access_unit_sei
 from CommonLib.bit_io import trace_line
+from CommonLib.bit_accounting import PictureBits, picture_bits
 from CommonLib.access_units import split_access_units
 from CommonLib.base_layer_decoder import BaseLayerDecoder
 from CommonLib.errors import BitstreamError, HdacError, InputError
@@ -51,8 +52,7 @@ class DecodingStopped(BitstreamError):
 @dataclass
 class DecodedPicture:
     out: OutputPicture
-    bits: int                                   # bits of the access unit (all NAL units)
-    sei_bits: int                               # bits of its SEI NAL units carrying GFV SEI
+    bits: PictureBits                           # base layer / GFV SEI / hash SEI bits of the access unit
     md5: list                                   # computed MD5 of R, G, B
     md5_expected: list | None                   # from the generated-picture MD5 SEI
     md5_check: str                              # the verdict: OK, ***ERROR***, or why it was not checked
@@ -118,7 +118,7 @@ class HdacHfDecoder:
                 if len(sei.gfv) > 1:
                     raise BitstreamError(f"{len(sei.gfv)} GFV SEI messages in one access unit (an HDAC-HF access "
                                          "unit carries one)")
-                pending.append((au.index, sei, au.is_irap, 8 * au.num_bytes(), sei.gfv_nal_bits, qp))
+                pending.append((au.index, sei, au.is_irap, picture_bits(au), qp))
                 pictures = bl.decode(au.annexb())
             except HdacError as e:
                 raise DecodingStopped(f"{where}: {e}", delivered) from None
@@ -139,7 +139,7 @@ class HdacHfDecoder:
     def _reconstruct(self, pending, pic, delivered) -> DecodedPicture:
         if not pending:
             raise DecodingStopped("the base-layer decoder output more pictures than access units", delivered)
-        index, sei, irap, bits, sei_bits, qp = pending.popleft()
+        index, sei, irap, bits, qp = pending.popleft()
         base_ok = None
         if self.check_hash and sei.base_hash is not None and sei.base_hash[0] == 0:
             base_ok = md5_planes(pic.planes()) == list(sei.base_hash[1])
@@ -152,15 +152,14 @@ class HdacHfDecoder:
             raise DecodingStopped(f"picture {index}: {e}", delivered) from None
         md5 = md5_planes(list(out.rgb))
         check = md5_verdict(self.check_hash, self.reconstructor.normative, out.is_key, md5, sei.generated_md5)
-        return DecodedPicture(out, bits, sei_bits, md5, sei.generated_md5, check, base_ok, pic, sei.skipped)
+        return DecodedPicture(out, bits, md5, sei.generated_md5, check, base_ok, pic, sei.skipped)
 
 
 @dataclass
 class ParsedStream:
     access_units: int = 0
     gfv_messages: int = 0
-    bits: int = 0
-    gfv_sei_bits: int = 0
+    bits: PictureBits = field(default_factory=PictureBits)
 
 
 def parse_stream(data: bytes, codec: str = "hevc", gfv_syntax: str = "vtm", trace=None) -> ParsedStream:
@@ -176,10 +175,10 @@ def parse_stream(data: bytes, codec: str = "hevc", gfv_syntax: str = "vtm", trac
             if qp_parser:
                 qp_parser.access_unit(au.nal_units, au.index)
             sei = parse_access_unit_sei(au, au.index, state, trace)
+            bits = picture_bits(au)
         except HdacError as e:
             raise DecodingStopped(f"picture {au.index}: {e}", out.access_units) from None
         out.access_units += 1
         out.gfv_messages += len(sei.gfv)
-        out.bits += 8 * au.num_bytes()
-        out.gfv_sei_bits += sei.gfv_nal_bits
+        out.bits += bits
     return out

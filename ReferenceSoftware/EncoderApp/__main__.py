@@ -94,7 +94,8 @@ def run(cfg) -> int:
     from tqdm import tqdm
 
     from CommonLib.files import OutputFile
-    from CommonLib.picture_log import picture_line
+    from CommonLib.bit_accounting import PictureBits
+    from CommonLib.picture_log import picture_line, rate_summary
     from CommonLib.video_io import VideoReader, VideoWriter
     from EncoderLib.encoder import EncoderSettings, HdacHfEncoder
     from EncoderLib.encoder_model import open_encoder_model
@@ -133,7 +134,7 @@ def run(cfg) -> int:
           f"base layer {bl_settings.describe()}; GFV SEI syntax {cfg.GfvSeiSyntax}; "
           f"model {model.name} sha256 {model.sha256}")
     t0 = time.time()
-    totals = {"base": 0, "sei": 0, "n": 0}
+    totals = {"bits": PictureBits(), "n": 0}
     ok = False
     bs = OutputFile(cfg.BitstreamFile, "wb", "bitstream")
     recon = None
@@ -154,12 +155,10 @@ def run(cfg) -> int:
                     bs.write(data)
                     if recon:
                         recon.write(pic.out.yuv if pic.out.yuv is not None else pic.out.rgb)
-                    totals["base"] += pic.base_bits
-                    totals["sei"] += pic.sei_bits
+                    totals["bits"] += pic.bits
                     totals["n"] += 1
                     if cfg.Verbose:
-                        line = picture_line(pic.index, pic.kind, pic.base_bits, pic.sei_bits, pic.out.residual_scale,
-                                            pic.md5, bits_label="base layer ")
+                        line = picture_line(pic.index, pic.kind, pic.bits, pic.out.residual_scale, pic.md5)
                         bar.write(line, file=sys.stdout) if cfg.Progress else print(line)
                     bar.update(1)
 
@@ -175,10 +174,7 @@ def run(cfg) -> int:
     dt = time.time() - t0
     n = totals["n"]
     dur = n / float(rate)
-    kbps = lambda b: b / dur / 1000.0
-    print(f"EncoderApp: {n} pictures, {dur:.3f} s of video: total {kbps(totals['base'] + totals['sei']):.3f} kbps "
-          f"(base layer {kbps(totals['base']):.3f} kbps, GFV SEI {kbps(totals['sei']):.3f} kbps = "
-          f"{totals['sei'] / max(n, 1):.1f} bits/picture)")
+    print(f"EncoderApp: {n} pictures, {dur:.3f} s of video: {rate_summary(totals['bits'], n, dur)}")
     print(f"EncoderApp: wrote {cfg.BitstreamFile} ({os.path.getsize(cfg.BitstreamFile)} bytes)"
           + (f" and {cfg.ReconFile}" if cfg.ReconFile else "") + f"; {dt:.2f} s, {n / dt:.2f} pictures/s")
     return 0

@@ -33,6 +33,7 @@ from CommonLib import nal_unit as nu
 from CommonLib.access_unit_sei import (gfv_syntax_trace, parse_access_unit_sei, sei_header_trace,
                                        skipped_payload_trace)
 from CommonLib.access_units import split_access_units
+from CommonLib.bit_accounting import PictureBits, picture_bits
 from CommonLib.base_layer_decoder import BaseLayerDecoder
 from CommonLib.bit_io import trace_line
 from CommonLib.colour import luma_bt709
@@ -71,8 +72,7 @@ class EncodedPicture:
     index: int
     is_key: bool
     fusion: bool
-    base_bits: int
-    sei_bits: int
+    bits: PictureBits            # base layer / GFV SEI / hash SEI bits of the access unit (CommonLib.bit_accounting)
     out: OutputPicture
     md5: list
     base: object = None          # the decoded base-layer picture (YuvPicture)
@@ -221,4 +221,5 @@ class HdacHfEncoder:
             sei_nal = nu.annexb(make_sei_nal_unit(self.codec, [(pt, p) for pt, p, _ in messages], suffix=True),
                                 zero_byte=False)
         data = au_bytes + sei_nal
-        return data, EncodedPicture(index, is_key, fusion, 8 * len(au_bytes), 8 * len(sei_nal), out, md5, decoded)
+        (final,) = split_access_units(data, self.codec)
+        return data, EncodedPicture(index, is_key, fusion, picture_bits(final), out, md5, decoded)

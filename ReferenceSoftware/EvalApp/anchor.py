@@ -26,7 +26,7 @@ from CommonLib.metrics import ms_ssim_y, psnr_y
 from CommonLib.video_io import VideoReader, YuvPicture
 from EncoderLib.base_layer_encoder import X265BaseLayerEncoder
 from EncoderLib.qp_cascade import lowdelay_p_qps
-from EvalApp.bit_breakdown import PARTS, access_unit_bits
+from CommonLib.bit_accounting import PARTS, access_unit_bits
 
 __all__ = ["ANCHORS", "ANCHOR_LABEL", "x265_anchor_identity", "code_anchor_point", "hm_lowdelay_p_qps"]
 

@@ -17,7 +17,7 @@ from EncoderLib.base_layer_settings import BaseLayerSettings
 from EncoderLib.encoder import EncoderSettings
 from EncoderLib.encoder_model import open_encoder_model
 from EncoderLib.sequence_coding import code_sequence, sequence_frame_rate
-from EvalApp.bit_breakdown import PARTS, access_unit_bits
+from CommonLib.bit_accounting import PARTS, access_unit_bits
 
 BASE_METRICS = {"psnr_y": psnr_y, "ms_ssim_y": ms_ssim_y}
 
@@ -27,7 +27,7 @@ def code_hdac_point(seq: dict, model_path: str, base_qp: int, intra_qp: int, fra
                     base_layer: BaseLayerSettings | None = None, keypoint_transmission: str = "always") -> dict:
     """Encode ``seq`` and measure it; hash SEI messages off (rate as in the CTC).
 
-    ``kbps`` counts every byte of the bitstream, ``bits`` splits them (EvalApp.bit_breakdown).
+    ``kbps`` counts every byte of the bitstream, ``bits`` splits them (CommonLib.bit_accounting).
     ``kbps_animation`` counts what an animation-only decoder needs: the key pictures' access units and
     the GFV SEI NAL units of all pictures (the base-layer P pictures left out).
     """
@@ -43,8 +43,8 @@ def code_hdac_point(seq: dict, model_path: str, base_qp: int, intra_qp: int, fra
     t0 = time.time()
     for src, data, pic in code_sequence(seq, model, base_qp, intra_qp, frames, intra_period, settings, base_layer):
         bits["all"] += 8 * len(data)
-        bits["sei"] += pic.sei_bits
-        bits["animation"] += pic.sei_bits + (pic.base_bits if pic.is_key else 0)
+        bits["sei"] += pic.bits.gfv + pic.bits.hash
+        bits["animation"] += pic.bits.gfv + pic.bits.hash + (pic.bits.base if pic.is_key else 0)
         (au,) = split_access_units(data, base_layer.codec)
         access_unit_bits(au, parts)
         derived += int(pic.out.derived)

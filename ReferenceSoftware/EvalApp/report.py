@@ -10,7 +10,7 @@ import os
 from CommonLib.files import write_json, write_text
 from EvalApp.anchor import ANCHOR_LABEL, ANCHORS
 from EvalApp.bd_rate import bd_rate, overlap_fraction
-from EvalApp.bit_breakdown import PART_LABEL, PARTS
+from CommonLib.bit_accounting import PART_LABEL, PARTS
 
 METRIC_LABEL = {"psnr_y": "PSNR-Y", "ms_ssim_y": "MS-SSIM", "fsim": "FSIM", "msvgg": "msVGG", "lpips": "LPIPS",
                 "dists": "DISTS"}
@@ -274,7 +274,7 @@ def write_report(results, values: dict, metrics, meta: dict, out_dir: str, descr
     if warnings:
         md += ["Warnings:", ""] + [f"* {w}" for w in warnings] + [""]
     md += ["## Where the bits go", "", "Mean kbps over the sequences per part of the stream "
-           "(EvalApp/bit_breakdown.py: key picture = VCL NAL units of IRAP pictures; GFV SEI framing = start "
+           "(CommonLib/bit_accounting.py: key picture = VCL NAL units of IRAP pictures; GFV SEI framing = start "
            "code, NAL unit header, payloadType / payloadSize and trailing bits of the SEI NAL units that carry "
            "the GFV SEI; other = parameter sets and other SEI).", ""] + breakdown_table(bd)
     if bar:
