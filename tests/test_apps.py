@@ -129,6 +129,7 @@ def test_stream_without_gfv_sei(tmp_path, example_clip, capsys):
 
 @pytest.mark.parametrize("argv,msg", [
     (["-b", "/nonexistent/x.bin"], "does not exist"),
+    (["-b", "/tmp"], "is a directory"),
     ([], "no bitstream given"),
     (["-b", "x.bin", "--Bogus", "1"], "unknown option"),
 ])
@@ -178,6 +179,7 @@ def test_decoder_needs_float_inference_for_a_float_model_stream(encoded, tiny_fl
 
 @pytest.mark.parametrize("argv,msg", [
     (["-i", "/nonexistent.yuv", "-wdt", "256", "-hgt", "256"], "does not exist"),
+    (["-i", "/tmp"], "is a directory"),
     (["--BaseLayerQP", "60"], "outside 0..51"),
     (["--NoFusionPictures", "3-1"], "bad range"),
     (["--KeypointPrecision", "0"], "outside 1..32"),
@@ -293,3 +295,19 @@ def test_encoder_and_decoder_report_the_same_bits(tiny_detector_model_file, tmp_
     assert all(h > 0 for _, _, h in parts) and parts[0][1] > 0          # hash SEI in every picture, GFV in the key
     if transmission == "never":
         assert all(g == 0 for _, g, _ in parts[1:])
+
+
+def test_help_aligns_and_names_the_shipped_cfg_values(capsys):
+    """--help: one column for every option (short names too), the code default and what cfg/encoder.yaml (the
+    README's) sets; with -c FILE before --help, FILE's values too."""
+    import re
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    assert encoder_main(["--help"]) == 0
+    lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("  -")]
+    help_column = {len(l) - len(l[2:].split("  ", 1)[1].lstrip()) for l in lines}
+    assert len(help_column) == 1, help_column
+    tx = next(l for l in lines if "--KeypointTransmission" in l)
+    assert "(default: always; cfg/encoder.yaml: never)" in tx
+    assert encoder_main(["-c", os.path.join(root, "cfg", "encoder_ctc.yaml"), "--help"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"--SEIGeneratedPictureHash .*\(default: 1; .*encoder_ctc.yaml: 0\)", out)

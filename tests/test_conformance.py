@@ -30,10 +30,17 @@ def test_conformance_streams_match_their_md5s():
             assert field in txt
 
 
+#: a representative subset for the suite (its cost stays bounded): a conformance-only sigmoid model, the HDAC-HF
+#: model with the residual scaling following the QP cascade, decoder-side keypoints (the integer detector) with
+#: refresh; the whole suite under every variant is `python conformance/run.py --cross-check`
+CROSS_CHECK_STREAMS = "GFV10_TINY_F1_SIGMOID,GFV12_HF_V2_CASCADE,GFV16_HF_KPD_NEVER_REFRESH"
+
+
 def test_conformance_cross_check():
-    r = _run("--cross-check")
+    r = _run("--cross-check", "--streams", CROSS_CHECK_STREAMS)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "MISMATCH" not in r.stdout and r.stdout.count("(2 threads)") == 1
+    assert r.stdout.count("GFV16_HF_KPD_NEVER_REFRESH ") == 1 + r.stdout.count("\n  ") and " OK " in r.stdout
 
 
 def test_a_modified_md5_is_reported_as_mismatch(tmp_path, monkeypatch):

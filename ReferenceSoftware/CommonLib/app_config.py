@@ -123,11 +123,40 @@ def load_cfg_file(path: str) -> dict:
     return data
 
 
-def help_text(prog: str, options: list[Option]) -> str:
+#: the cfg file each app's README command uses; --help names the values it sets beside the code's defaults
+SHIPPED_CFG = {"EncoderApp": "cfg/encoder.yaml", "TrainerApp": "cfg/train.yaml", "EvalApp": "cfg/ctc.yaml",
+               "ConverterApp": "cfg/convert.yaml"}
+
+
+def _shipped_cfg(prog: str) -> tuple[str, dict]:
+    """(name, values) of the app's shipped cfg file when it is there (a source checkout), else ('', {})."""
+    rel = SHIPPED_CFG.get(prog)
+    if not rel:
+        return "", {}
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), rel)
+    try:
+        data = load_cfg_file(path) if os.path.isfile(path) else {}
+    except ConfigError:
+        data = {}
+    return (rel, data) if data else ("", {})
+
+
+def help_text(prog: str, options: list[Option], cfg_values: dict | None = None, cfg_names: str = "") -> str:
+    """One line per option: its help, the code's default, the value the shipped cfg file sets where it differs,
+    and the value of the cfg files given before --help (``cfg_values``) where it differs."""
+    shipped, shipped_values = _shipped_cfg(prog)
     lines = [f"usage: python -m {prog} [-c cfg.yaml ...] [--Option value ...]", ""]
+    if shipped:
+        lines += [f"  (the README runs it with -c {shipped}: its values are shown after the defaults; "
+                  f"-c FILE --help shows those of FILE)", ""]
     for o in options:
-        short = f"-{o.short}, " if o.short else ""
-        lines.append(f"  {short}--{o.name:<28} {o.help} (default: {o.default})")
+        head = (f"-{o.short}, " if o.short else "") + f"--{o.name}"
+        extra = ""
+        if o.name in shipped_values and str(shipped_values[o.name]) != str(o.default):
+            extra += f"; {shipped}: {shipped_values[o.name]}"
+        if cfg_values and o.name in cfg_values and str(cfg_values[o.name]) != str(o.default):
+            extra += f"; {cfg_names}: {cfg_values[o.name]}"
+        lines.append(f"  {head:<34} {o.help} (default: {o.default}{extra})")
     return "\n".join(lines)
 
 
@@ -141,7 +170,10 @@ def parse_args(options: list[Option], argv: list[str], prog: str) -> AppConfig |
     while i < len(argv):
         a = argv[i]
         if a in ("-h", "--help"):
-            print(help_text(prog, options))
+            given = {}
+            for path in cfg_files:
+                given.update({k: v for k, v in load_cfg_file(path).items() if k in table})
+            print(help_text(prog, options, given, " + ".join(cfg_files)))
             return None
         if a in ("-c", "--ConfigFile"):
             if i + 1 >= len(argv):

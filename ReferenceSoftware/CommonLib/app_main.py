@@ -21,6 +21,10 @@ def run_app(prog: str, options, argv, body) -> int:
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:               # e.g. --help | head: the reader went away
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 class TraceFile:

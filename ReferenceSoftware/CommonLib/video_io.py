@@ -101,6 +101,8 @@ class VideoReader:
     """
 
     def __init__(self, path: str, width: int = 0, height: int = 0, frame_rate=None):
+        if os.path.isdir(path):
+            raise InputError(f"input file '{path}' is a directory")
         if not os.path.isfile(path):
             raise InputError(f"input file '{path}' does not exist")
         if not os.access(path, os.R_OK):

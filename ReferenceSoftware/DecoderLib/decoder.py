@@ -72,6 +72,8 @@ def md5_verdict(check: bool, normative: bool, is_key: bool, md5: list, expected:
 
 
 def read_bitstream(path: str) -> bytes:
+    if os.path.isdir(path):
+        raise InputError(f"bitstream file '{path}' is a directory")
     if not os.path.isfile(path):
         raise InputError(f"bitstream file '{path}' does not exist")
     try:
