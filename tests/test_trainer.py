@@ -192,3 +192,49 @@ def test_two_processes_with_torchrun(seq_list, tmp_path):
     _, meta = load_state(str(tmp_path / "run" / "state.safetensors"))
     assert meta["world_size"] == 2 and len(meta["numpy_rng"]) == 2 and meta["samples"] == 3 * 2 * 2
     assert meta["numpy_rng"][0] != meta["numpy_rng"][1]
+
+
+def test_kept_streams_rebuild_the_cache_and_a_damaged_one_is_an_error(seq_list, tmp_path, capsys):
+    """StreamDir: a second machine (an empty cache) decodes the kept bitstreams instead of encoding, to the same
+    pictures; a damaged kept stream is a one-line error naming the clip."""
+    import glob
+
+    import numpy as np
+    from CommonLib.sequence_list import read_sequence_list
+    from TrainingLib.training_data import prepare_clips
+    seqs = read_sequence_list(seq_list, "train")[:1]
+    streams = str(tmp_path / "streams")
+    a = prepare_clips(seqs, str(tmp_path / "c1"), [(32, 44)], 4, 8, progress=False, stream_dir=streams)
+    kept = glob.glob(os.path.join(streams, "*", "*.hevc"))
+    assert len(kept) == 1
+    b = prepare_clips(seqs, str(tmp_path / "c2"), [(32, 44)], 4, 8, progress=False, stream_dir=streams)
+    assert np.array_equal(a[0].decoded[(32, 44)], b[0].decoded[(32, 44)])
+    data = open(kept[0], "rb").read()
+    open(kept[0], "wb").write(data[: len(data) // 3])
+    assert trainer_main(_args(seq_list, tmp_path, "--Steps", "1", "--BaseLayerQPPairs", "44/32", "--CacheDir",
+                              str(tmp_path / "c3"), "--StreamDir", streams)) == 1
+    err = capsys.readouterr().err
+    assert seqs[0]["name"] in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_cached_keypoints_are_the_detector_on_the_decoded_pictures(seq_list, tmp_path):
+    """FreezeDetector: derived keypoints are the detector's on the decoded pictures, sent ones on the source."""
+    import numpy as np
+    import torch
+    from CommonLib.network_config import tiny_config
+    from CommonLib.network.hdac_hf import HdacHfModel
+    from CommonLib.sequence_list import read_sequence_list
+    from TrainingLib.keypoint_cache import KeypointCache
+    from TrainingLib.training_data import prepare_clips
+    seqs = read_sequence_list(seq_list, "train")[:1]
+    clip = prepare_clips(seqs, str(tmp_path / "c"), [(32, 44)], 4, 8, progress=False)[0]
+    torch.manual_seed(0)
+    det = HdacHfModel(tiny_config()).kp_detector.eval()
+    kc = KeypointCache(det, [clip], [(32, 44)], str(tmp_path / "c"), derived=True, sent=True)
+    t = lambda a: torch.from_numpy(a).float().unsqueeze(0) / 255
+    with torch.no_grad():
+        dec = det(t(clip.rgb(clip.decoded[(32, 44)], 5)))[0].numpy()
+        src = det(t(clip.rgb(clip.source, 5)))[0].numpy()
+    assert np.allclose(kc.pair_keypoints(clip.name, (32, 44), 0, 5, True)[1], dec, atol=1e-5)
+    assert np.allclose(kc.pair_keypoints(clip.name, (32, 44), 0, 5, False)[1], src, atol=1e-5)
+    assert not np.allclose(dec, src, atol=1e-5)
