@@ -311,3 +311,26 @@ def test_help_aligns_and_names_the_shipped_cfg_values(capsys):
     assert encoder_main(["-c", os.path.join(root, "cfg", "encoder_ctc.yaml"), "--help"]) == 0
     out = capsys.readouterr().out
     assert re.search(r"--SEIGeneratedPictureHash .*\(default: 1; .*encoder_ctc.yaml: 0\)", out)
+
+
+def test_two_encoders_and_two_decoders_in_one_folder_at_once(tiny_model_file, tmp_path):
+    """Two runs writing the same outputs at the same time: both succeed (their temporary files are their own),
+    the outputs are whole, no temporary file is left."""
+    import subprocess
+    import sys
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    enc = [sys.executable, "-m", "EncoderApp", "--ModelFile", tiny_model_file, "-f", "3", "-b", "s.bin", "-o",
+           "rec.yuv", "--Progress", "0", "--Threads", "1"]
+    procs = [subprocess.Popen(enc, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[1][-500:] for o in outs]
+    dec = [sys.executable, "-m", "DecoderApp", "-b", "s.bin", "-o", "dec.yuv", "--ModelFile", tiny_model_file,
+           "--Threads", "1"]
+    procs = [subprocess.Popen(dec, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[1][-500:] for o in outs]
+    assert all(b"(OK)" in o[0] for o in outs)
+    assert os.path.getsize(tmp_path / "dec.yuv") == os.path.getsize(tmp_path / "rec.yuv") == 3 * 256 * 256 * 3 // 2
+    assert not list(tmp_path.glob("*.part"))

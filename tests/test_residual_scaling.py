@@ -140,7 +140,7 @@ def test_converter_fits_the_table_on_training_clips(tmp_path, tiny_model_file, e
     assert table[:45] == [table[44]] * 45 and table[50:] == [table[50]] * 2
     a47 = alphas[44] + (alphas[50] - alphas[44]) / 2
     assert table[47] == min(256, max(0, int(np.floor(64 * a47 + 0.5))))
-    assert not os.path.exists(out + ".part")
+    assert not __import__("glob").glob(out + "*.part")
 
 
 def test_converter_residual_scale_option_errors(tmp_path, tiny_model_file, capsys):
@@ -200,4 +200,4 @@ def test_converter_leaves_no_model_without_the_table_it_was_asked_for(tmp_path, 
                          "--ResidualScaleQPs", "44", "--ResidualScaleSequences", "nope"])
     err = capsys.readouterr().err
     assert rc == 1 and "ResidualScaleSequences ['nope']" in err and "Traceback" not in err, err
-    assert not out.exists() and not (tmp_path / "m.hfim.part").exists()
+    assert not out.exists() and not list(tmp_path.glob("*.part"))

@@ -1,11 +1,12 @@
 """Files: whole-or-nothing outputs and file identity by SHA-256.
 
 Every output file of the software (bitstreams, reconstructions, traces, logs,
-model files, reports, stored CTC points) is written to ``<name>.part`` and
-renamed to ``<name>`` only when it is complete (doc/software_manual.md,
-"Output files"): a run that fails or is interrupted never leaves a partial
-file under the requested name, and a ``.part`` file it leaves behind is
-removed.
+model files, reports, stored CTC points) is written to a temporary file
+``<name>.<process id>-<random>.part`` beside it and renamed to ``<name>`` only
+when it is complete (doc/software_manual.md, "Output files"): a run that fails
+or is interrupted never leaves a partial file under the requested name, the
+``.part`` file it leaves behind is removed, and two runs writing the same
+output at once never share a temporary file (the last complete one wins).
 
 A model file is identified by the SHA-256 of its bytes (the GFV SEI's
 ``gfv_uri`` names it); anchors' encoder binaries and cfg files are
@@ -16,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
 from typing import Any, Optional
 
 from CommonLib.errors import InputError
@@ -39,7 +41,7 @@ class OutputFile:
         if "w" not in mode:
             raise ValueError("OutputFile opens files for writing")
         self.path = path
-        self.tmp = path + PART_SUFFIX
+        self.tmp = f"{path}.{os.getpid()}-{secrets.token_hex(4)}{PART_SUFFIX}"
         d = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(d):
             raise InputError(f"{what} '{path}': directory '{d}' does not exist")
