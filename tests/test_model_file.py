@@ -75,7 +75,8 @@ def test_shipped_models_verify(tmp_path):
 def test_gpu_experiment_weights_are_the_documented_ones():
     """The GPU experiment's model files (removed from the tree: hdac_hf_small_v2 is their renamed copy) are the
     ones whose SHA-256 the model card, the gate points and hdac_hf_small_v2's provenance record name; the gate
-    points agree in length and rate with the fourth session's CTC (doc/results/ctc_fourth_session), the CTC they
+    points agree in length and rate with the 250-picture CTC on the x265 medium base layer
+    (doc/results/ctc_x265medium_250f), the CTC they
     were measured beside."""
     import glob
     import json
@@ -92,7 +93,7 @@ def test_gpu_experiment_weights_are_the_documented_ones():
     assert len(int_shas) == 1 and float_sha in card and next(iter(int_shas)) in card
     for p in points:
         res = json.load(open(p))
-        ctc = json.load(open(os.path.join(root, "doc", "results", "ctc_fourth_session", "points",
+        ctc = json.load(open(os.path.join(root, "doc", "results", "ctc_x265medium_250f", "points",
                                       os.path.basename(p))))
         assert res["float_model_sha256"] == float_sha and res["model_sha256"] in card
         assert res["frames"] == ctc["frames"] and res["kbps"] == pytest.approx(ctc["kbps"], rel=0.05)
