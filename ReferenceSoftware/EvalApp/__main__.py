@@ -31,6 +31,10 @@ COMMON_OPTIONS = [
     Option("X265Params", str, DEFAULT_X265_PARAMS, "x265 parameters of the x265 base layer"),
     Option("HmEncoder", str, "", "HM's TAppEncoder (HM base layer and HM anchor)"),
     Option("HmEncoderCfg", str, "", "HM cfg (empty = encoder_lowdelay_P_main.cfg of HmEncoder's installation)"),
+    Option("Configs", str, "HDAC-HF,HDAC+,Animation-only", "test configurations: HDAC-HF, HDAC+, Animation-only "
+           "(gates: the first two)"),
+    Option("KeypointTransmissions", str, "always", "HDAC-HF's keypoint transmission modes: always, never, rd "
+           "(EncoderApp KeypointTransmission; never / rd need a model with the integer keypoint detector)"),
     Option("OutputDir", str, "results/ctc", "results folder (resumable)"),
     Option("Jobs", int, 2, "parallel processes"),
     flag("Progress", 1, "progress bar"),
@@ -41,9 +45,6 @@ GATES_OPTIONS = COMMON_OPTIONS + [
 ]
 
 CTC_OPTIONS = COMMON_OPTIONS + [
-    Option("Configs", str, "HDAC-HF,HDAC+,Animation-only", "test configurations: HDAC-HF, HDAC+, Animation-only"),
-    Option("KeypointTransmissions", str, "always", "HDAC-HF's keypoint transmission modes: always, never, rd "
-           "(EncoderApp KeypointTransmission; never / rd need a model with the integer keypoint detector)"),
     Option("AnimationIntraQPs", str, "22,27,32,37", "animation-only rate points (key-picture QPs)"),
     Option("Anchors", str, "x265", "anchors: HM, VTM (need their binaries), x265 (not the JVET anchor)"),
     Option("AnchorQPs", str, "35,39,43,47,51", "anchor rate points (base QP of the low-delay P cascade)"),
@@ -129,7 +130,11 @@ def run_gates_cmd(cfg) -> int:
     from EvalApp.gates import gates_table
     values = cfg.as_dict()
     metrics = [m for m in cfg.Metrics.split(",") if m]
-    opts = ctc_options(values, metrics, ["HDAC-HF", "HDAC+"], [])
+    configs = [c for c in cfg.Configs.split(",") if c in ("HDAC-HF", "HDAC+")]
+    if not configs:
+        from CommonLib.errors import ConfigError
+        raise ConfigError(f"Configs '{cfg.Configs}': gates measure HDAC-HF and / or HDAC+")
+    opts = ctc_options(values, metrics, configs, [])
     results = run_ctc(_sequences(values), opts, bool(cfg.Progress))
     table = gates_table(results)
     write_text(os.path.join(cfg.OutputDir, "gates.md"), table, "gates table")
