@@ -251,3 +251,43 @@ def test_bd_rate_curves_of_different_lengths():
     anchor = ([10, 14, 20, 28, 40], [30, 31, 32, 33, 34])
     test = ([9, 12.6, 18, 25.2], [30.2, 31.2, 32.2, 33.2])       # 10 % fewer bits at 0.2 dB more
     assert bd_rate(*anchor, *test) < -10
+
+
+@pytest.mark.skipif(not os.path.isdir(os.path.join(SHARED, "sequences")), reason="needs ../shared/sequences")
+def test_ctc_through_a_job_list(tmp_path, capsys):
+    """EvalApp ctc --ListJobs: the jobs run by `xargs -P 2` (and one by the Slurm array script) give the points
+    of the in-process run, and the normal run then computes nothing and writes the same report."""
+    import subprocess
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    small = ["--SequenceList", os.path.join(SHARED, "sequences", "sequences.yaml"), "--Sequences", "ctc01_lp_d6",
+             "--Frames", "3", "--Configs", "HDAC-HF", "--BaseLayerQPs", "44,50", "--IntraQPs", "37", "--Anchors",
+             "x265", "--AnchorQPs", "41,45", "--Metrics", "psnr_y,ms_ssim_y", "--Progress", "0",
+             "--MeasureSpeed", "0", "--Jobs", "1"]
+    assert eval_main(["ctc", *small, "--OutputDir", str(tmp_path / "a")]) == 0
+    jobs = tmp_path / "jobs.txt"
+    assert eval_main(["ctc", *small, "--OutputDir", str(tmp_path / "b"), "--ListJobs", str(jobs)]) == 0
+    lines = jobs.read_text().splitlines()
+    assert len(lines) == 4 and all("--Point ctc01_lp_d6_" in l for l in lines)
+    # one job through the Slurm array script, the others through xargs -P 2
+    env = dict(os.environ, SLURM_ARRAY_TASK_ID="2", OMP_NUM_THREADS="1")
+    r = subprocess.run(["bash", os.path.join(root, "tools", "slurm", "ctc_array.sh"), str(jobs)], env=env,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-1500:]
+    assert eval_main(["ctc", *small, "--OutputDir", str(tmp_path / "b"), "--ListJobs", str(jobs)]) == 0
+    assert len(jobs.read_text().splitlines()) == 3                  # the Slurm task's point is done
+    r = subprocess.run(["xargs", "-P", "2", "-d", "\n", "-I", "CMD", "bash", "-c", "CMD"], stdin=open(jobs),
+                       env=dict(os.environ, OMP_NUM_THREADS="1"), capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr[-1500:]
+    mtimes = {p: os.path.getmtime(tmp_path / "b" / "points" / p) for p in os.listdir(tmp_path / "b" / "points")}
+    assert eval_main(["ctc", *small, "--OutputDir", str(tmp_path / "b")]) == 0
+    assert mtimes == {p: os.path.getmtime(tmp_path / "b" / "points" / p) for p in os.listdir(tmp_path / "b" / "points")}
+    keep = ("config", "sequence", "rate_point", "kbps", "psnr_y", "ms_ssim_y", "base_psnr_y")
+    rows = {d: sorted(tuple(r[k] for k in keep if k in r) for r in csv.DictReader(open(tmp_path / d / "points.csv")))
+            for d in "ab"}
+    assert rows["a"] == rows["b"] and len(rows["a"]) == 4
+    assert (tmp_path / "b" / "report.md").read_text().split("## BD-rates")[1] == \
+        (tmp_path / "a" / "report.md").read_text().split("## BD-rates")[1]
+    env = dict(os.environ, SLURM_ARRAY_TASK_ID="9")
+    r = subprocess.run(["bash", os.path.join(root, "tools", "slurm", "ctc_array.sh"), str(jobs)], env=env,
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and "has no line 9" in r.stderr

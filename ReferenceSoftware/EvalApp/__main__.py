@@ -61,6 +61,10 @@ CTC_OPTIONS = COMMON_OPTIONS + [
     Option("BdMethod", str, "pchip", "BD interpolation", choices=("pchip", "cubic", "akima")),
     flag("Quick", 0, "quick profile: 2 sequences, 16 pictures, 2 rate points per configuration"),
     flag("MeasureSpeed", 1, "measure encoder / decoder speed and peak memory on the embedded clip"),
+    Option("ListJobs", str, "", "write one self-contained shell command per missing point to this file and stop "
+           "(run them with GNU parallel, xargs -P or a Slurm array, tools/slurm/ctc_array.sh; then the normal "
+           "run finds every point done and writes the report)"),
+    Option("Point", str, "", "compute this one point (its id: the points file name without .json) and stop"),
 ]
 # BaseLayerEncoders / HdacPlusBaseLayerEncoders name -> the base layer's label in configurations, points and reports
 BASE_LAYER_LABELS = {"x265": "x265", "hm": "HM"}
@@ -172,6 +176,15 @@ def run_ctc_cmd(cfg) -> int:
     opts["weights"] = weights
     seqs = _sequences(values)
     os.makedirs(opts["out_dir"], exist_ok=True)
+    if values["ListJobs"] and values["Point"]:
+        raise ConfigError("give ListJobs or Point, not both")
+    if values["ListJobs"]:
+        return list_jobs(values, seqs, opts)
+    if values["Point"]:
+        from EvalApp.ctc import run_one
+        res, computed = run_one(seqs, opts, values["Point"])
+        print(f"EvalApp: point {values['Point']} {'computed' if computed else 'was already stored'}")
+        return 0
     results = run_ctc(seqs, opts, bool(cfg.Progress))
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
@@ -187,6 +200,37 @@ def run_ctc_cmd(cfg) -> int:
     summary = write_report(results, values, metrics, meta, opts["out_dir"], ctc_description(opts, values))
     print(summary)
     print(f"EvalApp: report written to {os.path.join(opts['out_dir'], 'report.md')}")
+    return 0
+
+
+JOB_CFG = "ctc_jobs.yaml"
+
+
+def list_jobs(values: dict, seqs, opts) -> int:
+    """The job list: the run's options as one cfg file in OutputDir, and per missing point one line
+    ``cd <here> && <python> -m EvalApp ctc -c <OutputDir>/ctc_jobs.yaml --Point <id>``."""
+    import shlex
+
+    import yaml
+
+    from CommonLib.files import write_text
+    from EvalApp.ctc import missing_points, point_id
+    out_dir = os.path.abspath(values["OutputDir"])
+    job_values = {k: v for k, v in values.items() if k not in ("ListJobs", "Point", "Quick")}
+    job_values.update(OutputDir=out_dir, Progress=0, MeasureSpeed=0)
+    if os.path.exists(resolve_resource(job_values["SequenceList"])):
+        job_values["SequenceList"] = os.path.abspath(resolve_resource(job_values["SequenceList"]))
+    job_cfg = os.path.join(out_dir, JOB_CFG)
+    write_text(job_cfg, "# EvalApp ctc: the options of a CTC run as a job list (EvalApp ctc --ListJobs); every job "
+               "reads them\n" + yaml.safe_dump(job_values, sort_keys=False), "job cfg")
+    todo = missing_points(seqs, opts)
+    here = shlex.quote(os.getcwd())
+    lines = [f"cd {here} && {shlex.quote(sys.executable)} -m EvalApp ctc -c {shlex.quote(job_cfg)} --Point "
+             f"{shlex.quote(point_id(p))}" for p in todo]
+    write_text(values["ListJobs"], "".join(line + "\n" for line in lines), "job list")
+    print(f"EvalApp: {len(lines)} job(s) for the missing points written to {values['ListJobs']} (options in "
+          f"{job_cfg}); run them, e.g. parallel -j N < {values['ListJobs']} or sbatch --array=1-{max(1, len(lines))} "
+          f"tools/slurm/ctc_array.sh {values['ListJobs']}, then this command without ListJobs writes the report")
     return 0
 
 

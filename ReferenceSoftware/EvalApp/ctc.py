@@ -153,6 +153,34 @@ def _stored_point(p, ids: _Identities, metrics=()):
     return res if res.get("base_layer") == ids.of(id(bl), bl.identity) else None
 
 
+def point_id(p) -> str:
+    """The stable id of a point: its file name in ``<OutputDir>/points`` without ``.json``."""
+    return os.path.splitext(os.path.basename(p["file"]))[0]
+
+
+def missing_points(seqs, opts) -> list[dict]:
+    """The planned points without a usable stored result, in the order run_ctc computes them."""
+    pts = plan_points(seqs, opts)
+    ids = _Identities()
+    order = {s["name"]: i for i, s in enumerate(seqs)}
+    todo = [p for p in pts if _stored_point(p, ids, opts["metrics"]) is None]
+    return sorted(todo, key=lambda p: (order[p["seq"]["name"]], p["kind"] == "anchor"))
+
+
+def run_one(seqs, opts, pid: str) -> tuple[dict, bool]:
+    """Compute the point ``pid`` unless it is stored already; (result, computed now)."""
+    from CommonLib.errors import ConfigError
+    os.makedirs(os.path.join(opts["out_dir"], "points"), exist_ok=True)
+    pts = {point_id(p): p for p in plan_points(seqs, opts)}
+    if pid not in pts:
+        raise ConfigError(f"Point '{pid}' is not a point of this CTC (see the job list)")
+    p = pts[pid]
+    stored = _stored_point(p, _Identities(), opts["metrics"])
+    if stored is not None:
+        return stored, False
+    return run_point(p, opts["frames"], opts["metrics"], opts.get("weights")), True
+
+
 def run_ctc(seqs, opts, progress=True) -> list[dict]:
     os.makedirs(os.path.join(opts["out_dir"], "points"), exist_ok=True)
     pts = plan_points(seqs, opts)
