@@ -220,3 +220,33 @@ def test_integer_keypoint_detector(benchmark, example_picture):
     from CommonLib.model_registry import DEFAULT_HDAC_HF_MODEL
     net = IntegerModelFile(resolve_resource(DEFAULT_HDAC_HF_MODEL)).network()
     benchmark(lambda: net.detect(example_picture))
+
+
+@pytest.mark.parametrize("pictures", [32, 250])
+def test_peak_memory_flat_in_length(benchmark, pictures, tmp_path):
+    """Peak RSS of EncoderApp and DecoderApp (default cfg, KeypointTransmission never) on the first 32 and all
+    250 pictures of the test sequence ctc01_lp_d6: memory must not grow with the number of pictures
+    (extra_info: peak MiB of each app)."""
+    import resource
+    import subprocess
+    import sys
+    seq = os.path.join(os.path.dirname(ROOT), "shared", "sequences", "ctc01_lp_d6.mp4")
+    if not os.path.isfile(seq):
+        pytest.skip("needs ../shared/sequences")
+    code = ("import resource, sys; from {app}.__main__ import main; rc = main(sys.argv[1:]); "
+            "print('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(rc)")
+    bs = str(tmp_path / "s.bin")
+
+    def run():
+        peaks = {}
+        for app, args in (("EncoderApp", ["-c", os.path.join(ROOT, "cfg", "encoder.yaml"), "-i", seq, "-f",
+                                          str(pictures), "-b", bs, "-o", "", "--Progress", "0", "--Verbose", "0"]),
+                          ("DecoderApp", ["-b", bs, "-o", str(tmp_path / "d.yuv"), "--Verbose", "0"])):
+            p = subprocess.run([sys.executable, "-c", code.format(app=app), *args], capture_output=True, text=True,
+                               cwd=ROOT)
+            assert p.returncode == 0, p.stderr[-500:]
+            peaks[app] = int(p.stdout.split("PEAK_KB")[-1].split()[0]) / 1024
+        return peaks
+
+    peaks = benchmark.pedantic(run, rounds=1, warmup_rounds=0)
+    benchmark.extra_info.update({f"{k}_peak_mib": round(v, 1) for k, v in peaks.items()}, pictures=pictures)
