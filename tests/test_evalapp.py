@@ -7,6 +7,8 @@ import os
 import pytest
 
 from conftest import SHARED
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 from EvalApp.__main__ import main as eval_main
 from EvalApp.anchor import hm_lowdelay_p_qps
 from EvalApp.bd_rate import bd_metric, bd_rate, overlap_fraction
@@ -291,3 +293,40 @@ def test_ctc_through_a_job_list(tmp_path, capsys):
     r = subprocess.run(["bash", os.path.join(root, "tools", "slurm", "ctc_array.sh"), str(jobs)], env=env,
                        capture_output=True, text=True)
     assert r.returncode == 1 and "has no line 9" in r.stderr
+
+
+def test_ssim_y_equals_a_direct_implementation():
+    """SSIM on Y against a plain scipy implementation (11x11 Gaussian window, sigma 1.5, 'valid')."""
+    import numpy as np
+    from scipy.signal import convolve2d
+    from CommonLib.colour import luma_bt709
+    from CommonLib.metrics import ssim_y
+    rng = np.random.default_rng(5)
+    a = rng.integers(0, 256, (3, 40, 48), dtype=np.uint8)
+    b = np.clip(a.astype(int) + rng.integers(-20, 21, a.shape), 0, 255).astype(np.uint8)
+    g = np.exp(-((np.arange(11) - 5) ** 2) / (2 * 1.5 ** 2))
+    w = np.outer(g, g) / np.outer(g, g).sum()
+    x, y = luma_bt709(a).astype(np.float64), luma_bt709(b).astype(np.float64)
+    f = lambda t: convolve2d(t, w, mode="valid")
+    mx, my = f(x), f(y)
+    sxx, syy, sxy = f(x * x) - mx ** 2, f(y * y) - my ** 2, f(x * y) - mx * my
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    ref = np.mean((2 * mx * my + c1) * (2 * sxy + c2) / ((mx ** 2 + my ** 2 + c1) * (sxx + syy + c2)))
+    assert ssim_y(a, b) == pytest.approx(ref, rel=1e-12)
+    assert ssim_y(a, a) == pytest.approx(1.0) and ssim_y(a, b) < 0.99
+
+
+def test_vtm_low_delay_b_anchor(jvet_tools, tmp_path):
+    """VTM-LDB, the GFVC CTC anchor: VTM's encoder with encoder_lowdelay_vtm.cfg (found beside the binary), a
+    point measured like the other anchors (2 pictures)."""
+    from EncoderLib.jvet_encoder import jvet_encoder
+    from EvalApp.anchor import JVET_ANCHORS, code_anchor_point
+    codec, _, cfg_opt, structure = JVET_ANCHORS["VTM-LDB"]
+    enc = jvet_encoder(codec, jvet_tools["bin"]["EncoderAppStatic"], "", structure, cfg_opt)
+    assert enc.cfg_file.endswith("encoder_lowdelay_vtm.cfg")
+    assert "B" in open(enc.cfg_file).read().split("Frame1:")[1].split()[0]       # the GOP's pictures are B
+    seq = {"name": "clip", "path": os.path.join(ROOT, "ReferenceSoftware", "CommonLib", "resources", "clips",
+                                                 "ctc01_lp_d6_256x256_30_32f.y4m")}
+    res = code_anchor_point(seq, "VTM-LDB", 47, 2, jvet_encoder=enc)
+    assert res["frames"] == 2 and res["kbps"] > 0 and 20 < res["psnr_y"] < 50
+    assert res["anchor_encoder"]["cfg"].endswith("encoder_lowdelay_vtm.cfg")

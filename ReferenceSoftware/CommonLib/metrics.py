@@ -2,6 +2,8 @@
 
 * PSNR-Y: luma Y = 0.2126 R + 0.7152 G + 0.0722 B (BT.709, full range, float),
   as the JVET GFVC software; peak 255.
+* SSIM on Y: Wang et al. 2004, the single-scale index with the window and constants below (the last
+  scale's term of MS-SSIM at full resolution);
 * MS-SSIM on Y: Wang, Simoncelli, Bovik 2003; 11x11 Gaussian window, sigma
   1.5, K1 = 0.01, K2 = 0.03, 5 scales with weights
   (0.0448, 0.2856, 0.3001, 0.2363, 0.1333), 2x2 average pooling between scales.
@@ -61,6 +63,13 @@ def ms_ssim_tensor(x: torch.Tensor, y: torch.Tensor, data_range: float = 255.0) 
         if i < len(MS_SSIM_WEIGHTS) - 1:
             x, y = F.avg_pool2d(x, 2), F.avg_pool2d(y, 2)
     return torch.stack(vals, 0).prod(0)
+
+
+def ssim_y(rgb_a: np.ndarray, rgb_b: np.ndarray) -> float:
+    """SSIM on BT.709 luma of two (3, H, W) uint8 RGB pictures (11x11 Gaussian window, sigma 1.5, 'valid')."""
+    ya = torch.from_numpy(luma_bt709(rgb_a)).view(1, 1, *rgb_a.shape[1:]).double()
+    yb = torch.from_numpy(luma_bt709(rgb_b)).view(1, 1, *rgb_b.shape[1:]).double()
+    return float(_ssim_parts(ya, yb, _gauss_window(), 255.0)[0][0])
 
 
 def ms_ssim_y(rgb_a: np.ndarray, rgb_b: np.ndarray) -> float:

@@ -44,6 +44,8 @@ JVET_CODECS = {"HM": ("hevc", []), "VTM": ("vvc", ["--OutputBitDepth=8", "--Outp
 #: folder (HM's and VTM's source trees keep bin/ and cfg/ side by side; so does shared/jvet-tools' install.sh,
 #: with an hm_ / vtm_ prefix)
 LOWDELAY_P_CFG = {"HM": "encoder_lowdelay_P_main.cfg", "VTM": "encoder_lowdelay_P_vtm.cfg"}
+#: VTM's low-delay B cfg: the anchor of the JVET GFVC common test conditions
+LOWDELAY_B_CFG = {"VTM": "encoder_lowdelay_vtm.cfg"}
 _CFG_PLACES = ("../cfg/{name}", "../cfg/{prefix}_{name}", "{name}")
 _POC_LINE = re.compile(r"^POC\s+\d+")
 _GOP_SIZE = re.compile(r"^\s*GOPSize\s*:\s*(\d+)", re.M)
@@ -60,9 +62,9 @@ def check_binary(path: str, option: str) -> str:
     return os.path.abspath(path)
 
 
-def default_cfg(binary: str, codec_name: str, option: str) -> str:
-    """The JVET low-delay P cfg of the installation ``binary`` belongs to, or ConfigError naming ``option``."""
-    name = LOWDELAY_P_CFG[codec_name]
+def default_cfg(binary: str, codec_name: str, option: str, structure: str = "P") -> str:
+    """The JVET low-delay P (or B) cfg of the installation ``binary`` belongs to, or ConfigError naming ``option``."""
+    name = (LOWDELAY_B_CFG if structure == "B" else LOWDELAY_P_CFG)[codec_name]
     d = os.path.dirname(os.path.abspath(binary))
     for place in _CFG_PLACES:
         p = os.path.normpath(os.path.join(d, place.format(name=name, prefix=codec_name.lower())))
@@ -194,10 +196,12 @@ class JvetEncoder:
         return os.path.join(self.cache_dir, h.hexdigest() + ".bin")
 
 
-def jvet_encoder(codec_name: str, binary: str, cfg_file: str = "") -> JvetEncoder:
+def jvet_encoder(codec_name: str, binary: str, cfg_file: str = "", structure: str = "P",
+                 cfg_option: str = "") -> JvetEncoder:
     """The encoder of the cfg options ``HmEncoder`` / ``HmEncoderCfg`` or ``VtmEncoder`` / ``VtmEncoderCfg``
     (``~`` expanded; an empty cfg is the installation's low-delay P cfg, :func:`default_cfg`)."""
     option = {"HM": "HmEncoder", "VTM": "VtmEncoder"}[codec_name]
     binary = check_binary(os.path.expanduser(binary), option)
-    cfg = os.path.expanduser(cfg_file) if cfg_file else default_cfg(binary, codec_name, option + "Cfg")
-    return JvetEncoder(codec_name, binary, cfg, option, option + "Cfg")
+    cfg_option = cfg_option or option + "Cfg"
+    cfg = os.path.expanduser(cfg_file) if cfg_file else default_cfg(binary, codec_name, cfg_option, structure)
+    return JvetEncoder(codec_name, binary, cfg, option, cfg_option)

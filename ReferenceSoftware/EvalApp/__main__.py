@@ -46,14 +46,17 @@ GATES_OPTIONS = COMMON_OPTIONS + [
 
 CTC_OPTIONS = COMMON_OPTIONS + [
     Option("AnimationIntraQPs", str, "22,27,32,37", "animation-only rate points (key-picture QPs)"),
-    Option("Anchors", str, "x265", "anchors: HM, VTM (need their binaries), x265 (not the JVET anchor)"),
+    Option("Anchors", str, "x265", "anchors: VTM-LDB (VTM low-delay B, the GFVC CTC anchor), HM, VTM (low-delay P; "
+           "HM and VTM need their binaries), x265 (not the JVET anchor)"),
     Option("AnchorQPs", str, "35,39,43,47,51", "anchor rate points (base QP of the low-delay P cascade)"),
     Option("VtmEncoder", str, "", "VTM's EncoderApp (VTM anchor)"),
     Option("VtmEncoderCfg", str, "", "VTM cfg (empty = encoder_lowdelay_P_vtm.cfg of VtmEncoder's installation)"),
+    Option("VtmLdbEncoderCfg", str, "", "VTM low-delay B cfg of the VTM-LDB anchor (empty = encoder_lowdelay_vtm.cfg "
+           "of VtmEncoder's installation)"),
     Option("X265AnchorPreset", str, "medium", "x265 preset of the x265 anchor"),
     Option("X265AnchorParams", str, "", "extra x265 parameters of the x265 anchor (ref=4 is always set)"),
-    Option("Metrics", str, "psnr_y,ms_ssim_y,fsim", "metrics: psnr_y, ms_ssim_y, fsim, and with local weight files "
-           "msvgg, lpips, dists"),
+    Option("Metrics", str, "psnr_y,ms_ssim_y,fsim", "metrics: psnr_y, ms_ssim_y, ssim_y, fsim, and with local "
+           "weight files msvgg, lpips, dists"),
     Option("Vgg19Weights", str, "", "VGG19 weights (torchvision names) for msvgg"),
     Option("Vgg16Weights", str, "", "VGG16 weights (torchvision names) for lpips and dists"),
     Option("LpipsWeights", str, "", "LPIPS v0.1 lin-layer weights (the lpips package's weights/v0.1/vgg.pth)"),
@@ -78,6 +81,7 @@ def ctc_options(values: dict, metrics: list[str], configs: list[str], anchors: l
     from CommonLib.errors import ConfigError
     from EncoderLib.base_layer_settings import BaseLayerSettings
     from EncoderLib.jvet_encoder import jvet_encoder
+    from EvalApp.anchor import JVET_ANCHORS
     for name in ("HdacHfModel", "HdacPlusModel"):
         if not os.path.isfile(resolve_resource(values[name])):
             raise ConfigError(f"{name} '{values[name]}' does not exist")
@@ -101,8 +105,11 @@ def ctc_options(values: dict, metrics: list[str], configs: list[str], anchors: l
             base_layers[BASE_LAYER_LABELS[name]] = hm
     anchor_encoders = {}
     for a in anchors:
-        anchor_encoders[a] = jvet_encoder(a, values[f"{a.capitalize()}Encoder"],
-                                          values[f"{a.capitalize()}EncoderCfg"]) if a in ("HM", "VTM") else None
+        if a in JVET_ANCHORS:
+            codec, binary, cfg_opt, structure = JVET_ANCHORS[a]
+            anchor_encoders[a] = jvet_encoder(codec, values[binary], values[cfg_opt], structure, cfg_opt)
+        else:
+            anchor_encoders[a] = None
     plus = [b for b in values.get("HdacPlusBaseLayerEncoders", "").split(",") if b]
     if any(BASE_LAYER_LABELS.get(b) not in base_layers for b in plus):
         raise ConfigError(f"HdacPlusBaseLayerEncoders '{values['HdacPlusBaseLayerEncoders']}': each must be one of "

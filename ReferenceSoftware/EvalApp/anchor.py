@@ -2,7 +2,9 @@
 
 * ``HM``   HM's TAppEncoder with the JVET ``encoder_lowdelay_P_main.cfg`` (IntraPeriod -1, the cfg's
            IntraQPOffset -1, GOP 8 with QP offsets 5,4,5,4,5,4,5,1 + model offset, 4 references);
-* ``VTM``  VTM's EncoderApp with ``encoder_lowdelay_P_vtm.cfg`` (same structure, 10-bit internal);
+* ``VTM-LDB`` VTM's EncoderApp with ``encoder_lowdelay_vtm.cfg`` (low-delay B): the anchor of the JVET GFVC
+           common test conditions;
+* ``VTM``  VTM's EncoderApp with ``encoder_lowdelay_P_vtm.cfg`` (same structure as HM's, 10-bit internal);
 * ``x265`` x265 in constant-QP low-delay P mode following the same per-picture QP cascade (one zone per
            picture, ``ref=4``): not the JVET anchor, labelled so in every table.
 
@@ -30,8 +32,11 @@ from CommonLib.bit_accounting import PARTS, access_unit_bits
 
 __all__ = ["ANCHORS", "ANCHOR_LABEL", "x265_anchor_identity", "code_anchor_point", "hm_lowdelay_p_qps"]
 
-ANCHORS = ("HM", "VTM", "x265")
-ANCHOR_LABEL = {"HM": "HM", "VTM": "VTM", "x265": "x265 (not the JVET anchor)"}
+ANCHORS = ("VTM-LDB", "HM", "VTM", "x265")
+ANCHOR_LABEL = {"VTM-LDB": "VTM LDB", "HM": "HM", "VTM": "VTM", "x265": "x265 (not the JVET anchor)"}
+#: anchor -> (JVET encoder, binary option, cfg option, low-delay structure)
+JVET_ANCHORS = {"HM": ("HM", "HmEncoder", "HmEncoderCfg", "P"), "VTM": ("VTM", "VtmEncoder", "VtmEncoderCfg", "P"),
+                "VTM-LDB": ("VTM", "VtmEncoder", "VtmLdbEncoderCfg", "B")}
 INTRA_QP_OFFSET = -1
 X265_ANCHOR_PARAMS = "ref=4"
 

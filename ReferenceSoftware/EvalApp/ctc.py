@@ -25,7 +25,7 @@ from tqdm import tqdm
 from CommonLib.app_config import resolve_resource
 from CommonLib.files import sha256_file, write_json
 
-METRICS = ("psnr_y", "ms_ssim_y", "fsim", "msvgg", "lpips", "dists")
+METRICS = ("psnr_y", "ms_ssim_y", "ssim_y", "fsim", "msvgg", "lpips", "dists")
 MODEL_CONFIGS = ("HDAC-HF", "HDAC+")
 ANIMATION = "Animation-only"
 
@@ -34,7 +34,8 @@ def metric_functions(names, weights: dict | None = None):
     """name -> f(reference_rgb, distorted_rgb); ``weights``: Vgg19Weights / Vgg16Weights / LpipsWeights / DistsWeights."""
     from CommonLib.metrics import ms_ssim_y, psnr_y
     from EvalApp.perceptual import perceptual_metrics
-    table = {"psnr_y": psnr_y, "ms_ssim_y": ms_ssim_y}
+    from CommonLib.metrics import ssim_y
+    table = {"psnr_y": psnr_y, "ms_ssim_y": ms_ssim_y, "ssim_y": ssim_y}
     if "fsim" in names:
         from EvalApp.fsim import fsim
         table["fsim"] = fsim

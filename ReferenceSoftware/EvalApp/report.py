@@ -250,7 +250,8 @@ def write_report(results, values: dict, metrics, meta: dict, out_dir: str, descr
           f"Software commit `{meta['commit']}`; {len(seqs)} sequences, up to {values['Frames']} pictures each; "
           f"metrics {', '.join(metrics)}; BD method {method}. cfg: `meta.json`; all points: `points.csv`; "
           "BD-rates: `bd_rate.csv`.", ""] + description + ["", "## BD-rates", ""]
-    titles = {"HM": "Against HM (the JVET HEVC anchor)", "VTM": "Against VTM (the JVET VVC anchor)",
+    titles = {"VTM-LDB": "Against VTM low-delay B (the anchor of the JVET GFVC CTC)",
+              "HM": "Against HM (the JVET HEVC anchor)", "VTM": "Against VTM low-delay P (the JVET VVC anchor)",
               "x265": "Against x265 (not the JVET anchor)"}
     for a in anchors:
         md += bd_section(tables, seqs, metrics, tests, a, titles[a]) + [""]
