@@ -238,3 +238,22 @@ def test_cached_keypoints_are_the_detector_on_the_decoded_pictures(seq_list, tmp
     assert np.allclose(kc.pair_keypoints(clip.name, (32, 44), 0, 5, True)[1], dec, atol=1e-5)
     assert np.allclose(kc.pair_keypoints(clip.name, (32, 44), 0, 5, False)[1], src, atol=1e-5)
     assert not np.allclose(dec, src, atol=1e-5)
+
+
+def test_training_curve_tool(tmp_path):
+    """tools.training_curve renders a run's curve.json as a table (and a plot) with the gains it holds."""
+    import sys
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from tools import training_curve
+    run = tmp_path / "runs" / "r1"
+    run.mkdir(parents=True)
+    val = lambda g: {"50/37": {"gen_psnr_y": 30 + g, "base_psnr_y": 30.0, "gain_psnr_y": g, "gen_ms_ssim": 0.93,
+                               "base_ms_ssim": 0.92}}
+    (run / "curve.json").write_text(json.dumps({"recipe": {}, "curve": [
+        {"step": 0, "samples": 0, "val": {"sent": val(-0.25)}}, {"step": 9, "samples": 72, "val": {"sent": val(0.125)}}]}))
+    assert training_curve.main([str(run), "--OutputDir", str(tmp_path / "out")]) == 0
+    md = (tmp_path / "out" / "curves.md").read_text()
+    assert "| 0 | -0.250 / 0.9300 (0.9200) |" in md and "| 72 | +0.125 / 0.9300 (0.9200) |" in md
+    assert (tmp_path / "out" / "curves.png").stat().st_size > 1000
+    with pytest.raises(SystemExit):
+        training_curve.main([str(tmp_path / "nothing")])
