@@ -309,3 +309,36 @@ def test_base_input_dense_motion_integer_equals_float(example_clip, tmp_path):
     flows = [net.dense_motion(key, keypoints_q16(kp + 5, 8), torch.from_numpy(pics[i]).long().unsqueeze(0))[0]
              for i in (1, 2)]
     assert not torch.equal(flows[0], flows[1])
+
+
+def test_post_filter_integer_output_ignores_the_key_picture(example_clip, tmp_path):
+    """generator.key_input false (the ablation's post-filter, integer_decoding_process.md 7.3): the integer output
+    depends on the base-layer picture alone and follows the float network."""
+    import torch
+    from CommonLib.fixed_point.int_model_file import IntegerModelFile
+    from CommonLib.fixed_point.int_network import keypoints_q16
+    from CommonLib.network_config import tiny_config
+    from CommonLib.network.hdac_hf import HdacHfModel
+    from CommonLib.network.model_file import save_model
+    from CommonLib.video_io import VideoReader
+    from conftest import convert_for_tests
+    cfg = tiny_config()
+    cfg.generator.key_input = False
+    torch.manual_seed(4)
+    model = HdacHfModel(cfg).eval()
+    with torch.no_grad():
+        model.generator.final.weight.normal_(0, 0.01)
+    fpath = str(tmp_path / "pf.safetensors")
+    save_model(model, fpath, "tiny_pf")
+    net = IntegerModelFile(convert_for_tests(fpath, str(tmp_path / "pf.hfim"), example_clip, name="tiny_pf")).network()
+    pics = [p.to_rgb() for p in VideoReader(example_clip).frames(count=4)]
+    kp = np.array([[10, -20], [50, 60], [-70, 30], [0, 0], [100, -100], [-30, -30], [20, 90], [-90, 10],
+                   [60, 5], [5, 60]])
+    a = net.generate(net.key_state(pics[0], keypoints_q16(kp, 8)), keypoints_q16(kp + 5, 8), pics[3])
+    b = net.generate(net.key_state(pics[1], keypoints_q16(kp - 9, 8)), keypoints_q16(kp + 30, 8), pics[3])
+    c = net.generate(net.key_state(pics[0], keypoints_q16(kp, 8)), keypoints_q16(kp + 5, 8), pics[2])
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    t = lambda x: torch.from_numpy(np.ascontiguousarray(x)).float().unsqueeze(0) / 255
+    kq = torch.from_numpy(kp).float().unsqueeze(0) / 256
+    ref = (model.generate(t(pics[0]), t(pics[3]), kq, kq)[0] * 255 + 0.5).clamp(0, 255).byte().numpy()
+    assert np.abs(a.astype(int) - ref.astype(int)).mean() < 1.0

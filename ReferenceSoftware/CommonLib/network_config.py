@@ -48,6 +48,8 @@ class GeneratorConfig:
     hf_order: str = "filter_warp"     # filter_warp (paper eqs. 2-3) | unwarped (public code variant)
     hf_l2norm: bool = False           # public-code variant: L2-normalise channels after each addition
     output_mode: str = "sigmoid"      # sigmoid (paper) | residual (add to the base layer / warped key picture)
+    key_input: bool = True            # False: the ablation "post-filter" (the warped key features are zeros and
+                                      # no HF shuttling: the output depends on the base-layer picture alone)
 
 
 @dataclass

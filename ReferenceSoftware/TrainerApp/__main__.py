@@ -14,6 +14,8 @@ OPTIONS = [
            choices=("none", "highpass8", "laplacian4")),
     Option("HfOrder", str, "filter_warp", "filter_warp (paper eqs. 2-3) or unwarped (public code)",
            choices=("filter_warp", "unwarped")),
+    flag("PostFilter", 0, "ablation: the generator without the key picture (generator.key_input false: zeros for "
+         "the warped key features, no HF shuttling), a post-filter of the base layer at the same decoder cost"),
     flag("DenseMotionBase", 0, "the down-sampled base-layer picture is an input of the dense motion network "
          "(dense_motion.base_input; an InitModel without it is widened with zero weights)"),
     flag("HfL2Norm", 0, "L2-normalise channels after each HF addition (public code variant)"),
@@ -109,6 +111,7 @@ def run(cfg) -> int:
     net_cfg.generator.hf_order = cfg.HfOrder
     net_cfg.generator.hf_l2norm = bool(cfg.HfL2Norm)
     net_cfg.dense_motion.base_input = bool(cfg.DenseMotionBase)
+    net_cfg.generator.key_input = not cfg.PostFilter
     seqs = read_sequence_list(resolve_resource(cfg.SequenceList), "train")
     held = {s for s in cfg.ValidationSequences.split(",") if s}
     unknown = held - {s["name"] for s in seqs}

@@ -170,6 +170,8 @@ class Trainer:
         if mine["dense_motion"]["base_input"] and not theirs["dense_motion"]["base_input"]:
             sd = widen_for_base_input(sd)
             theirs["dense_motion"]["base_input"] = True
+        if not mine["generator"]["key_input"] and theirs["generator"]["key_input"]:
+            theirs["generator"]["key_input"] = False          # the post-filter ablation starts from the same tensors
         if mine != theirs:
             raise ConfigError(f"InitModel '{path}': its network configuration differs from NetworkConfig/HfFilter")
         self.model.load_state_dict(sd)

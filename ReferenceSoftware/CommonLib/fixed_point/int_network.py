@@ -258,6 +258,8 @@ class IntegerHdacHf:
         motion = Motion(*self.dense_motion(key, kp_t, base))
         top, q_top = key.feats[-1]
         warped = self._warp_mask(top, motion).float()
+        if not g.key_input:                                   # post-filter configurations (clause 7.3)
+            warped = torch.zeros_like(warped)
         if base is None:
             n = g.num_down_blocks
             q_base = self.L[f"generator.base_encoder.down.{n - 1}" if n else "generator.base_encoder.first"].q_out
@@ -274,7 +276,7 @@ class IntegerHdacHf:
         for j in range(g.num_down_blocks):
             name = f"generator.up.{j}"
             level = g.num_down_blocks - j
-            if self.hf_kernel is not None:
+            if self.hf_kernel is not None and g.key_input:
                 e, q_e = key.feats[level]
                 hf = key.hf[level] if g.hf_order == "filter_warp" else None
                 hf = self._warp_mask(hf, motion) if hf is not None else self._high_pass(e)

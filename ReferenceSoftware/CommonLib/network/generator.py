@@ -9,6 +9,9 @@ output        sigmoid(Conv k x k (d^n))              (output_mode = sigmoid, pap
               skip + Conv k x k (d^n), clipped         (output_mode = residual; skip is the
               base-layer picture, or the warped key picture in animation-only decoding)
 
+With ``key_input`` False (the ablation "post-filter") the warped key features are zeros and there is no HF
+shuttling: the output is a function of the base-layer picture alone, at the same decoder cost.
+
 Base-layer features are zeroed when no base layer is used (animation-only),
 and at random during training (``base_dropout``).
 """
@@ -78,6 +81,8 @@ class Generator(nn.Module):
         key_feats = self.key_encoder(key)
         top = key_feats[-1]
         warped = resize_map(occlusion, top.shape[2:]) * warp(top, flow)
+        if not cfg.key_input:                         # the post-filter ablation: nothing of the key picture
+            warped = torch.zeros_like(warped)
         if base is None:
             base_feat = torch.zeros_like(warped)
         else:
@@ -87,7 +92,7 @@ class Generator(nn.Module):
         x = self.fuse_out(self.bottleneck(self.project(torch.cat([warped, base_feat], dim=1))))
         for j, up in enumerate(self.up):
             level = cfg.num_down_blocks - j
-            if cfg.hf_filter != "none":
+            if cfg.hf_filter != "none" and cfg.key_input:
                 x = self._add(x, self._hf(key_feats[level], flow, occlusion))
             x = up(x)
         out = self.final(x)
