@@ -273,40 +273,62 @@ def test_integer_keypoint_detector_is_close_to_the_float_one(example_clip, tiny_
         assert torch.equal(ki, net.detect(rgb))                       # deterministic
 
 
+KP10 = np.array([[10, -20], [50, 60], [-70, 30], [0, 0], [100, -100], [-30, -30], [20, 90], [-90, 10], [60, 5],
+                 [5, 60]])
+
+
+def _tiny_variant(tmp_path, example_clip, name, seed, configure, init=None):
+    """A tiny float model of a process variant (``configure`` edits its NetworkConfig, ``init`` its weights) and
+    the network of its integer model, converted on the embedded clip."""
+    import torch
+    from CommonLib.fixed_point.int_model_file import IntegerModelFile
+    from CommonLib.network_config import tiny_config
+    from CommonLib.network.hdac_hf import HdacHfModel
+    from CommonLib.network.model_file import save_model
+    from conftest import convert_for_tests
+    cfg = tiny_config()
+    configure(cfg)
+    torch.manual_seed(seed)
+    model = HdacHfModel(cfg).eval()
+    with torch.no_grad():
+        model.generator.final.weight.normal_(0, 0.01)
+        if init:
+            init(model)
+    fpath = str(tmp_path / f"{name}.safetensors")
+    save_model(model, fpath, name)
+    net = IntegerModelFile(convert_for_tests(fpath, str(tmp_path / f"{name}.hfim"), example_clip, name=name)).network()
+    return model, net
+
+
+def _float_picture(model, key, base, kp, kp_t):
+    import torch
+    t = lambda x: torch.from_numpy(np.ascontiguousarray(x)).float().unsqueeze(0) / 255
+    q = lambda k: torch.from_numpy(k).float().unsqueeze(0) / 256
+    return (model.generate(t(key), t(base), q(kp), q(kp_t))[0] * 255 + 0.5).clamp(0, 255).byte().numpy()
+
+
 def test_base_input_dense_motion_integer_equals_float(example_clip, tmp_path):
     """dense_motion.base_input (integer_decoding_process.md 6.4): the integer process of a converted model with
     the base-layer picture as a dense-motion input follows its float network, and the base-layer picture does
     change the flow (the comparison can fail: a model that ignored the input would give identical pictures)."""
     import torch
-    from CommonLib.fixed_point.int_model_file import IntegerModelFile
     from CommonLib.fixed_point.int_network import keypoints_q16
-    from CommonLib.network_config import tiny_config
-    from CommonLib.network.hdac_hf import HdacHfModel
-    from CommonLib.network.model_file import save_model
     from CommonLib.video_io import VideoReader
-    from conftest import convert_for_tests
-    cfg = tiny_config()
-    cfg.dense_motion.base_input = True
-    torch.manual_seed(3)
-    model = HdacHfModel(cfg).eval()
-    with torch.no_grad():
-        model.generator.final.weight.normal_(0, 0.01)
-        model.dense_motion.mask.weight[:, -3:].normal_(0, 0.5)          # let the base-layer channels matter
-    fpath = str(tmp_path / "mb.safetensors")
-    save_model(model, fpath, "tiny_mb")
-    net = IntegerModelFile(convert_for_tests(fpath, str(tmp_path / "mb.hfim"), example_clip, name="tiny_mb")).network()
+
+    def cfg(c):
+        c.dense_motion.base_input = True
+
+    def init(m):
+        m.dense_motion.mask.weight[:, -3:].normal_(0, 0.5)          # let the base-layer channels matter
+    model, net = _tiny_variant(tmp_path, example_clip, "tiny_mb", 3, cfg, init)
     assert net.cfg.dense_motion.base_input
     pics = [p.to_rgb() for p in VideoReader(example_clip).frames(count=3)]
-    kp = np.array([[10, -20], [50, 60], [-70, 30], [0, 0], [100, -100], [-30, -30], [20, 90], [-90, 10],
-                   [60, 5], [5, 60]])
-    key = net.key_state(pics[0], keypoints_q16(kp, 8))
-    out = {i: net.generate(key, keypoints_q16(kp + 5, 8), pics[i]) for i in (1, 2)}
-    t = lambda a: torch.from_numpy(np.ascontiguousarray(a)).float().unsqueeze(0) / 255
-    kq = torch.from_numpy(kp).float().unsqueeze(0) / 256
+    key = net.key_state(pics[0], keypoints_q16(KP10, 8))
     for i in (1, 2):
-        ref = (model.generate(t(pics[0]), t(pics[i]), kq, kq + 5 / 256)[0] * 255 + 0.5).clamp(0, 255).byte().numpy()
-        assert np.abs(out[i].astype(int) - ref.astype(int)).mean() < 1.0
-    flows = [net.dense_motion(key, keypoints_q16(kp + 5, 8), torch.from_numpy(pics[i]).long().unsqueeze(0))[0]
+        out = net.generate(key, keypoints_q16(KP10 + 5, 8), pics[i])
+        ref = _float_picture(model, pics[0], pics[i], KP10, KP10 + 5)
+        assert np.abs(out.astype(int) - ref.astype(int)).mean() < 1.0
+    flows = [net.dense_motion(key, keypoints_q16(KP10 + 5, 8), torch.from_numpy(pics[i]).long().unsqueeze(0))[0]
              for i in (1, 2)]
     assert not torch.equal(flows[0], flows[1])
 
@@ -314,31 +336,16 @@ def test_base_input_dense_motion_integer_equals_float(example_clip, tmp_path):
 def test_post_filter_integer_output_ignores_the_key_picture(example_clip, tmp_path):
     """generator.key_input false (the ablation's post-filter, integer_decoding_process.md 7.3): the integer output
     depends on the base-layer picture alone and follows the float network."""
-    import torch
-    from CommonLib.fixed_point.int_model_file import IntegerModelFile
     from CommonLib.fixed_point.int_network import keypoints_q16
-    from CommonLib.network_config import tiny_config
-    from CommonLib.network.hdac_hf import HdacHfModel
-    from CommonLib.network.model_file import save_model
     from CommonLib.video_io import VideoReader
-    from conftest import convert_for_tests
-    cfg = tiny_config()
-    cfg.generator.key_input = False
-    torch.manual_seed(4)
-    model = HdacHfModel(cfg).eval()
-    with torch.no_grad():
-        model.generator.final.weight.normal_(0, 0.01)
-    fpath = str(tmp_path / "pf.safetensors")
-    save_model(model, fpath, "tiny_pf")
-    net = IntegerModelFile(convert_for_tests(fpath, str(tmp_path / "pf.hfim"), example_clip, name="tiny_pf")).network()
+
+    def cfg(c):
+        c.generator.key_input = False
+    model, net = _tiny_variant(tmp_path, example_clip, "tiny_pf", 4, cfg)
     pics = [p.to_rgb() for p in VideoReader(example_clip).frames(count=4)]
-    kp = np.array([[10, -20], [50, 60], [-70, 30], [0, 0], [100, -100], [-30, -30], [20, 90], [-90, 10],
-                   [60, 5], [5, 60]])
-    a = net.generate(net.key_state(pics[0], keypoints_q16(kp, 8)), keypoints_q16(kp + 5, 8), pics[3])
-    b = net.generate(net.key_state(pics[1], keypoints_q16(kp - 9, 8)), keypoints_q16(kp + 30, 8), pics[3])
-    c = net.generate(net.key_state(pics[0], keypoints_q16(kp, 8)), keypoints_q16(kp + 5, 8), pics[2])
+    a = net.generate(net.key_state(pics[0], keypoints_q16(KP10, 8)), keypoints_q16(KP10 + 5, 8), pics[3])
+    b = net.generate(net.key_state(pics[1], keypoints_q16(KP10 - 9, 8)), keypoints_q16(KP10 + 30, 8), pics[3])
+    c = net.generate(net.key_state(pics[0], keypoints_q16(KP10, 8)), keypoints_q16(KP10 + 5, 8), pics[2])
     assert np.array_equal(a, b) and not np.array_equal(a, c)
-    t = lambda x: torch.from_numpy(np.ascontiguousarray(x)).float().unsqueeze(0) / 255
-    kq = torch.from_numpy(kp).float().unsqueeze(0) / 256
-    ref = (model.generate(t(pics[0]), t(pics[3]), kq, kq)[0] * 255 + 0.5).clamp(0, 255).byte().numpy()
+    ref = _float_picture(model, pics[0], pics[3], KP10, KP10)
     assert np.abs(a.astype(int) - ref.astype(int)).mean() < 1.0
