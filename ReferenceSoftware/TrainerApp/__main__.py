@@ -54,6 +54,8 @@ OPTIONS = [
     Option("WeightMSE", float, 100.0, "MSE weight"),
     Option("WeightEdge", float, 1.0, "Laplacian edge L1 weight"),
     Option("WeightEquivariance", float, 10.0, "keypoint equivariance weight"),
+    Option("WeightWarp", float, 0.0, "weight of the L1 between the key picture warped by the flow and the target "
+           "(a direct training signal for the dense motion; 0 = off)"),
     Option("WeightGan", float, 0.0, "LSGAN + feature-matching weight (0 = off; multi-scale patch discriminator)"),
     Option("VggWeights", str, "", "local VGG19 state dict (torchvision names) for the perceptual loss; empty = off"),
     Option("Device", str, "cpu", "cpu or cuda", choices=("cpu", "cuda")),

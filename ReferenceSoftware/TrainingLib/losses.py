@@ -2,6 +2,7 @@
 
 * reconstruction: lambda_QP x [ w_l1 x sum over scales (1, 1/2, 1/4, 1/8) of L1 + w_mse MSE + w_edge L1 of Laplacians ]
 * keypoint equivariance: random affine warps T, | T(kp(T^-1 x)) - kp(x) |_1 (weight w_eq)
+* warp: | w(F, K) - target |_1, the key picture warped by the flow against the target (weight w_warp)
 * optional VGG19 perceptual pyramid loss from a local weight file (``vgg19_perceptual``).
 """
 from __future__ import annotations
@@ -28,6 +29,14 @@ def reconstruction_loss(out, target, lam, w_mse: float = 100.0, w_edge: float = 
     if w_edge:
         per = per + w_edge * (high_pass(out, "laplacian4") - high_pass(target, "laplacian4")).abs().mean(dim=(1, 2, 3))
     return (lam * per).mean()
+
+
+def warp_loss(key, flow, target):
+    """L1 between the key picture warped by the dense motion's flow, w(F, K), and the target: a direct training
+    signal for the motion path, which the reconstruction loss alone leaves nearly untrained when the generator
+    can lean on the base-layer picture (doc/model_card.md, motion diagnostics)."""
+    from CommonLib.network.blocks import warp
+    return (warp(key, flow) - target).abs().mean()
 
 
 def random_affine(batch: int, sigma: float = 0.05, device=None) -> torch.Tensor:

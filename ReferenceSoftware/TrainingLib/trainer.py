@@ -33,7 +33,7 @@ from CommonLib.metrics import ms_ssim_y, psnr_y
 from CommonLib.network.hdac_hf import HdacHfModel
 from CommonLib.network.model_file import load_model
 from TrainingLib.losses import (PatchDiscriminator, Vgg19Features, equivariance_loss, lsgan_discriminator_loss,
-                                lsgan_generator_loss, reconstruction_loss, vgg19_perceptual)
+                                lsgan_generator_loss, reconstruction_loss, vgg19_perceptual, warp_loss)
 from TrainingLib.run_state import (STATE_FILE, load_state, part_tensors, recipe_differences, restore_optimizer,
                                    save_state)
 from TrainingLib.training_data import ClipCache, PairSampler, key_target_pairs, pair_name, variance_scale
@@ -265,9 +265,11 @@ class Trainer:
                 kp_key, kp_tgt = kp_det(key_src), kp_det(target)
             else:
                 kp_key, kp_tgt = (k.to(self.device) for k in kps)
-            out, _, _ = net(key, base, kp_key, kp_tgt, use_base, self.var_scale)
+            out, flow, _ = net(key, base, kp_key, kp_tgt, use_base, self.var_scale)
         out = out.float()
         rec = reconstruction_loss(out, target, lam, cfg.WeightMSE, cfg.WeightEdge, w_l1=cfg.WeightL1)
+        if cfg.WeightWarp:
+            rec = rec + cfg.WeightWarp * warp_loss(key, flow.float(), target)
         eq = equivariance_loss(kp_det, target, kp_tgt) if cfg.WeightEquivariance and not cfg.FreezeDetector \
             else torch.zeros((), device=self.device)
         loss = rec + cfg.WeightEquivariance * eq
