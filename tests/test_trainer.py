@@ -35,6 +35,7 @@ def test_training_loop_state_and_resume(seq_list, tmp_path, capsys):
     assert trainer_main(_args(seq_list, tmp_path, "--Steps", "2")) == 0
     curve = json.load(open(tmp_path / "run" / "curve.json"))["curve"]
     assert [h["step"] for h in curve] == [0, 2] and "50/27" in curve[1]["val"]["sent"]
+    assert 5 < curve[1]["val"]["sent"]["50/27"]["warped_key_psnr_y"] < 60
     log = json.load(open(tmp_path / "run" / "training_log.json"))
     model, meta = load_model(str(tmp_path / "run" / "model.safetensors"), log["sha256"])
     assert json.loads(meta["training_steps"]) == 2

@@ -28,13 +28,15 @@ def curve_table(name: str, curve: list) -> str:
     if not curve:
         return f"### {name}\n\n(no validation point yet)\n"
     cols = [(mode, pair) for mode, v in curve[0]["val"].items() for pair in v]
-    head = "| samples | " + " | ".join(f"{m} {p}: gain dB / MS-SSIM gen (base)" for m, p in cols) + " |"
+    head = "| samples | " + " | ".join(f"{m} {p}: gain dB / MS-SSIM gen (base) [/ warped key PSNR-Y]"
+                                      for m, p in cols) + " |"
     lines = [f"### {name}", "", head, "|---" * (len(cols) + 1) + "|"]
     for point in curve:
         cells = []
         for m, p in cols:
             r = point["val"][m][p]
-            cells.append(f"{r['gain_psnr_y']:+.3f} / {r['gen_ms_ssim']:.4f} ({r['base_ms_ssim']:.4f})")
+            w = f" / warped key {r['warped_key_psnr_y']:.2f}" if "warped_key_psnr_y" in r else ""
+            cells.append(f"{r['gain_psnr_y']:+.3f} / {r['gen_ms_ssim']:.4f} ({r['base_ms_ssim']:.4f}){w}")
         lines.append(f"| {point['samples']} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

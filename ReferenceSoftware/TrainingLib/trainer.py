@@ -54,13 +54,14 @@ def _tensor(a: np.ndarray, device) -> torch.Tensor:
 
 @torch.no_grad()
 def validate(model: HdacHfModel, clips: list[ClipCache], pairs, frames: int, device, derived: bool = False) -> dict:
-    """Mean PSNR-Y / MS-SSIM (Y) of generated and base-layer pictures, whole pictures, ``frames`` targets per
-    clip and QP pair; keypoints derived from the decoded key and base-layer pictures (``derived``) or detected
+    """Mean PSNR-Y / MS-SSIM (Y) of generated and base-layer pictures, and PSNR-Y of the key picture warped by the
+    flow (how well the motion aligns it), whole pictures, ``frames`` targets per clip and QP pair; keypoints derived from the decoded key and base-layer pictures (``derived``) or detected
     on the source pictures. Keys: 'QP/IntraQP'."""
+    from CommonLib.network.blocks import warp
     model.eval()
     res = {}
     for pair in pairs:
-        g_p, b_p, g_s, b_s = [], [], [], []
+        g_p, b_p, g_s, b_s, w_p = [], [], [], [], []
         for c in clips:
             dec = c.decoded[tuple(pair)]
             for s, t in key_target_pairs(c, frames):
@@ -70,13 +71,16 @@ def validate(model: HdacHfModel, clips: list[ClipCache], pairs, frames: int, dev
                 else:
                     kp_key, kp_t = model.detect(_tensor(c.rgb(c.source, s), device)), \
                         model.detect(_tensor(c.rgb(c.source, t), device))
-                out = to_uint8(model.generate(key, base, kp_key, kp_t)[0])
+                gen, flow, _ = model(key, base, kp_key, kp_t)
+                out = to_uint8(gen[0])
                 ref, bl = c.rgb(c.source, t), c.rgb(dec, t)
+                w_p.append(psnr_y(to_uint8(warp(key, flow)[0]), ref))
                 g_p.append(psnr_y(out, ref)); b_p.append(psnr_y(bl, ref))
                 g_s.append(ms_ssim_y(out, ref)); b_s.append(ms_ssim_y(bl, ref))
         res[pair_name(pair)] = {"gen_psnr_y": float(np.mean(g_p)), "base_psnr_y": float(np.mean(b_p)),
                                 "gen_ms_ssim": float(np.mean(g_s)), "base_ms_ssim": float(np.mean(b_s)),
-                                "gain_psnr_y": float(np.mean(g_p) - np.mean(b_p))}
+                                "gain_psnr_y": float(np.mean(g_p) - np.mean(b_p)),
+                                "warped_key_psnr_y": float(np.mean(w_p))}
     return res
 
 
