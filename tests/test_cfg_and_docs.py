@@ -79,3 +79,22 @@ def test_the_readme_quotes_the_committed_ctc():
             numbers = [float(x) for x in re.findall(r"[+-]\d+\.\d", cell)]
             expected = [float(rows[(test, anchor)][m]) for m in ("psnr_y", "ms_ssim_y", "fsim")]
             assert numbers == [float(f"{e:+.1f}") for e in expected], (label, anchor)
+
+
+def test_the_readme_shows_the_quick_starts_own_output(tmp_path, capsys):
+    """The sample output in the README is what the quick start's EncoderApp command prints (every POC line and
+    the rate line the README quotes, verbatim)."""
+    from EncoderApp.__main__ import main as encoder_main
+    readme = open(os.path.join(ROOT, "README.md")).read()
+    sample = readme.split("Its output (EncoderApp;")[1].split("`I (key)` is the key picture")[0]
+    quoted = [l.strip() for l in sample.splitlines() if l.strip().startswith(("POC", "EncoderApp: 32 pictures"))]
+    assert len(quoted) == 4
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        assert encoder_main(["-c", os.path.join(ROOT, "cfg", "encoder.yaml"), "-o", "", "--Progress", "0"]) == 0
+    finally:
+        os.chdir(cwd)
+    out = capsys.readouterr().out.splitlines()
+    for line in quoted:
+        assert line in out, line
