@@ -258,3 +258,13 @@ def test_training_curve_tool(tmp_path):
     assert (tmp_path / "out" / "curves.png").stat().st_size > 1000
     with pytest.raises(SystemExit):
         training_curve.main([str(tmp_path / "nothing")])
+
+
+def test_recipe_of_an_older_run_lacks_new_options():
+    """An option added after a run began counts as its default in the stored recipe: the run resumes while the
+    option keeps its default, and is refused once it does not."""
+    from TrainingLib.run_state import recipe_differences
+    stored = {"LearningRate": 5e-05}
+    assert recipe_differences(stored, {"LearningRate": 5e-05, "WeightWarp": 0.0}, {"WeightWarp": 0.0}) == []
+    diff = recipe_differences(stored, {"LearningRate": 5e-05, "WeightWarp": 1.0}, {"WeightWarp": 0.0})
+    assert diff == ["WeightWarp: 0.0 -> 1.0"]

@@ -102,6 +102,10 @@ class AppConfig:
     def as_dict(self) -> dict:
         return dict(self._values)
 
+    def defaults(self) -> dict:
+        """Option name -> the code's default."""
+        return {n: o.default for n, o in self._options.items()}
+
 
 def load_yaml(path: str, what: str):
     """Parsed YAML of ``path``; a missing file or bad YAML is a ConfigError naming ``what``."""

@@ -94,6 +94,10 @@ def restore_optimizer(optimizer: torch.optim.Optimizer, tensors: dict, prefix: s
                                   "exp_avg_sq": tensors[f"{n}.exp_avg_sq"].to(p.dtype).to(p.device).clone()}
 
 
-def recipe_differences(stored: dict, current: dict) -> list[str]:
+def recipe_differences(stored: dict, current: dict, defaults: dict | None = None) -> list[str]:
+    """The options whose values differ. A key the stored recipe lacks (an option added to the software after
+    the run began) counts as its default, so that old runs resume as long as the new option keeps it."""
+    defaults = defaults or {}
     keys = sorted(set(stored) | set(current))
-    return [f"{k}: {stored.get(k)!r} -> {current.get(k)!r}" for k in keys if stored.get(k) != current.get(k)]
+    old = lambda k: stored[k] if k in stored else defaults.get(k)
+    return [f"{k}: {old(k)!r} -> {current.get(k)!r}" for k in keys if old(k) != current.get(k)]

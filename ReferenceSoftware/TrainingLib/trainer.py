@@ -212,7 +212,7 @@ class Trainer:
     def resume(self) -> bool:
         """Continue the run of OutputDir (its state file must exist: a missing one is an error)."""
         tensors, meta = load_state(self.state_path)
-        diff = recipe_differences(meta["recipe"], self.recipe)
+        diff = recipe_differences(meta["recipe"], self.recipe, self.cfg.defaults())
         if diff:
             raise ConfigError(f"the run in '{self.cfg.OutputDir}' has another recipe ({'; '.join(diff[:3])}"
                               f"{' ...' if len(diff) > 3 else ''}): resume with its options or use a new OutputDir")
