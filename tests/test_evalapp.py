@@ -122,6 +122,10 @@ def test_ctc_bad_options(capsys):
     assert eval_main(["ctc", "--AnchorQPs", "a,b"]) == 1
     assert "AnchorQPs" in capsys.readouterr().err
     assert eval_main(["nonsense"]) == 1
+    assert eval_main(["gates", "--Configs", "Animation-only"]) == 1
+    assert "gates measure HDAC-HF and / or HDAC+" in capsys.readouterr().err
+    assert eval_main(["ctc", "--ListJobs", "j.txt", "--Point", "x", "--MeasureSpeed", "0"]) == 1
+    assert "not both" in capsys.readouterr().err
 
 
 def _vgg_file(tmp_path, arch):

@@ -162,6 +162,8 @@ def run_ctc_cmd(cfg) -> int:
     from EvalApp.ctc import METRICS, metric_functions, run_ctc
     from EvalApp.report import write_report
     values = cfg.as_dict()
+    if values["ListJobs"] and values["Point"]:
+        raise ConfigError("give ListJobs or Point, not both")
     if cfg.Quick:
         values.update(QUICK)
         if cfg.OutputDir == "results/ctc":
@@ -183,8 +185,6 @@ def run_ctc_cmd(cfg) -> int:
     opts["weights"] = weights
     seqs = _sequences(values)
     os.makedirs(opts["out_dir"], exist_ok=True)
-    if values["ListJobs"] and values["Point"]:
-        raise ConfigError("give ListJobs or Point, not both")
     if values["ListJobs"]:
         return list_jobs(values, seqs, opts)
     if values["Point"]:
