@@ -46,14 +46,18 @@ def plot(curves: dict, path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    for name, curve in curves.items():
+    styles = ["-", "--", ":", "-."]
+    for k, (name, curve) in enumerate(curves.items()):
         if not curve:
             continue
-        for mode, v in curve[0]["val"].items():
-            for pair in v:
-                xs = [p["samples"] for p in curve]
-                ys = [p["val"][mode][pair]["gain_psnr_y"] for p in curve]
-                ax.plot(xs, ys, marker="o", markersize=3, label=f"{name} {mode} {pair}")
+        v = curve[0]["val"]
+        mode = "derived" if "derived" in v else next(iter(v))      # what the default decoder does, if recorded
+        colour = f"C{k % 10}"
+        for j, pair in enumerate(v[mode]):
+            xs = [p["samples"] for p in curve]
+            ys = [p["val"][mode][pair]["gain_psnr_y"] for p in curve]
+            ax.plot(xs, ys, marker="o", markersize=3, color=colour, linestyle=styles[j % len(styles)],
+                    label=f"{name} {pair} ({mode})")
     ax.axhline(0, color="grey", linewidth=0.8)
     ax.set_xlabel("training samples seen")
     ax.set_ylabel("PSNR-Y generated - base layer (dB)")
