@@ -1,5 +1,5 @@
 """Residual scaling (CommonLib.residual_scaling): arithmetic, model files, decoding, fitting."""
-import os
+import glob
 
 import numpy as np
 import pytest
@@ -140,7 +140,7 @@ def test_converter_fits_the_table_on_training_clips(tmp_path, tiny_model_file, e
     assert table[:45] == [table[44]] * 45 and table[50:] == [table[50]] * 2
     a47 = alphas[44] + (alphas[50] - alphas[44]) / 2
     assert table[47] == min(256, max(0, int(np.floor(64 * a47 + 0.5))))
-    assert not __import__("glob").glob(out + "*.part")
+    assert not glob.glob(out + "*.part")
 
 
 def test_converter_residual_scale_option_errors(tmp_path, tiny_model_file, capsys):

@@ -49,13 +49,13 @@ def test_training_loop_state_and_resume(seq_list, tmp_path, capsys):
     tensors, meta = load_state(str(tmp_path / "run" / "state.safetensors"))
     assert meta["step"] == 4 and meta["samples"] == 8
     assert any(k.startswith("adam.model.") and k.endswith(".exp_avg") for k in tensors)
-    assert all(v.dtype == __import__("torch").bfloat16 for k, v in tensors.items() if k.endswith("exp_avg_sq"))
+    import torch
+    assert all(v.dtype == torch.bfloat16 for k, v in tensors.items() if k.endswith("exp_avg_sq"))
 
 
 def test_resume_is_the_uninterrupted_run(seq_list, tmp_path):
     """2 + 2 steps with a stop in between give the weights of 4 steps in one go (up to the bfloat16 Adam
     moments of the state): the data position and random states travel with the run."""
-    import torch
     a, b = tmp_path / "a", tmp_path / "b"
     common = ["--CropSize", "64", "--ValidateEvery", "0", "--ValidationFrames", "0", "--LearningRate", "0.001"]
     a.mkdir(); b.mkdir()

@@ -8,9 +8,9 @@ target picture of:
 
 * ``base``: the decoded base-layer picture;
 * ``key``: the decoded key picture as it is (no motion);
-* ``warped key``: the decoded key picture warped by the dense motion's flow (keypoints derived from the decoded
-  key and base-layer pictures, as the default decoder does), O . w(F, K) where the occlusion is kept, i.e. the
-  picture the generator's key branch can at best bring;
+* ``warped key``: the decoded key picture warped by the dense motion's flow, w(F, K), without the occlusion
+  (keypoints derived from the decoded key and base-layer pictures, as the default decoder does): how well
+  the motion aligns the key picture with the target;
 * ``generated``: the network's output (float, no residual scaling).
 
 If the warped key picture is far below the base layer, the key branch can add little: the flow, not the
@@ -22,38 +22,18 @@ import argparse
 import os
 import sys
 
-import numpy as np
+from TrainingLib.training_data import key_target_pairs
 
 
 def measure(model_path: str, clips, pairs, frames: int) -> dict:
-    import torch
-    import torch.nn.functional as F
-
-    from CommonLib.metrics import psnr_y
-    from CommonLib.network.blocks import warp
+    """TrainerApp's validation (TrainingLib.trainer.validate, derived keypoints) of one float model file."""
     from CommonLib.network.model_file import load_model
-    from TrainingLib.training_data import key_target_pairs, pair_name
+    from TrainingLib.trainer import validate
     model, meta = load_model(model_path)
-    t = lambda a: torch.from_numpy(np.ascontiguousarray(a)).float().unsqueeze(0) / 255
-    u8 = lambda x: (x.clamp(0, 1)[0] * 255 + 0.5).to(torch.uint8).numpy()
-    out = {}
-    with torch.no_grad():
-        for pair in pairs:
-            rows = []
-            for c in clips:
-                dec = c.decoded[pair]
-                for s, ti in key_target_pairs(c, frames):
-                    key, base, src = c.rgb(dec, s), c.rgb(dec, ti), c.rgb(c.source, ti)
-                    kk, kt = model.detect(t(key)), model.detect(t(base))
-                    flow, occ = model.dense_motion(t(key), kk, kt, 1.0, t(base), None)
-                    full = F.interpolate(flow.permute(0, 3, 1, 2), size=key.shape[1:], mode="bilinear",
-                                         align_corners=False).permute(0, 2, 3, 1)
-                    warped = warp(t(key), full)
-                    gen = model.generate(t(key), t(base), kk, kt)
-                    rows.append([psnr_y(base, src), psnr_y(key, src), psnr_y(u8(warped), src), psnr_y(u8(gen), src)])
-            m = np.mean(rows, axis=0)
-            out[pair_name(pair)] = dict(zip(("base", "key", "warped_key", "generated"), map(float, m)),
-                                        pictures=len(rows))
+    res = validate(model, clips, pairs, frames, "cpu", derived=True)
+    out = {p: {"base": r["base_psnr_y"], "key": r["key_psnr_y"], "warped_key": r["warped_key_psnr_y"],
+               "generated": r["gen_psnr_y"], "pictures": sum(1 for c in clips for _ in key_target_pairs(c, frames))}
+           for p, r in res.items()}
     return {"model": meta.get("model_name"), "sha256": meta["sha256"], "results": out}
 
 

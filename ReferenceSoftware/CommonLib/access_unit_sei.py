@@ -63,7 +63,7 @@ def parse_access_unit_sei(au, picture: int, state: GfvState | None, trace=None) 
     skipped (a base layer's own SEI)."""
     out = AccessUnitSei()
     codec = au.codec
-    for nal, t, unit in zip(au.nal_units, au.types, au.units):
+    for nal, t in zip(au.nal_units, au.types):
         if t in (nu.PREFIX_SEI[codec], nu.SUFFIX_SEI[codec]):
             _, messages = parse_sei_nal_unit(nal, codec)
             parse_sei_payloads(messages, codec, picture, state, out, trace)

@@ -96,7 +96,7 @@ def run(cfg) -> int:
     import torch
 
     from CommonLib.bit_accounting import PictureBits
-    from CommonLib.picture_log import picture_line, rate_summary
+    from CommonLib.picture_log import picture_line
     from DecoderLib.decoder import MD5_ERROR, DecodingStopped, HdacHfDecoder, read_bitstream
 
     if not cfg.BitstreamFile:

@@ -54,14 +54,15 @@ def _tensor(a: np.ndarray, device) -> torch.Tensor:
 
 @torch.no_grad()
 def validate(model: HdacHfModel, clips: list[ClipCache], pairs, frames: int, device, derived: bool = False) -> dict:
-    """Mean PSNR-Y / MS-SSIM (Y) of generated and base-layer pictures, and PSNR-Y of the key picture warped by the
-    flow (how well the motion aligns it), whole pictures, ``frames`` targets per clip and QP pair; keypoints derived from the decoded key and base-layer pictures (``derived``) or detected
-    on the source pictures. Keys: 'QP/IntraQP'."""
+    """Mean PSNR-Y / MS-SSIM (Y) of generated and base-layer pictures, and PSNR-Y of the decoded key picture as
+    it is and warped by the flow (how well the motion aligns it), on whole pictures, ``frames`` targets per clip
+    and QP pair; keypoints derived from the decoded key and base-layer pictures (``derived``) or detected on
+    the source pictures. Keys: 'QP/IntraQP'."""
     from CommonLib.network.blocks import warp
     model.eval()
     res = {}
     for pair in pairs:
-        g_p, b_p, g_s, b_s, w_p = [], [], [], [], []
+        g_p, b_p, g_s, b_s, w_p, k_p = [], [], [], [], [], []
         for c in clips:
             dec = c.decoded[tuple(pair)]
             for s, t in key_target_pairs(c, frames):
@@ -75,12 +76,13 @@ def validate(model: HdacHfModel, clips: list[ClipCache], pairs, frames: int, dev
                 out = to_uint8(gen[0])
                 ref, bl = c.rgb(c.source, t), c.rgb(dec, t)
                 w_p.append(psnr_y(to_uint8(warp(key, flow)[0]), ref))
+                k_p.append(psnr_y(c.rgb(dec, s), ref))
                 g_p.append(psnr_y(out, ref)); b_p.append(psnr_y(bl, ref))
                 g_s.append(ms_ssim_y(out, ref)); b_s.append(ms_ssim_y(bl, ref))
         res[pair_name(pair)] = {"gen_psnr_y": float(np.mean(g_p)), "base_psnr_y": float(np.mean(b_p)),
                                 "gen_ms_ssim": float(np.mean(g_s)), "base_ms_ssim": float(np.mean(b_s)),
                                 "gain_psnr_y": float(np.mean(g_p) - np.mean(b_p)),
-                                "warped_key_psnr_y": float(np.mean(w_p))}
+                                "warped_key_psnr_y": float(np.mean(w_p)), "key_psnr_y": float(np.mean(k_p))}
     return res
 
 

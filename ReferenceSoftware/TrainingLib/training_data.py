@@ -2,18 +2,18 @@
 
 For every training clip the project's own base-layer encoder (the settings of
 EncoderLib.base_layer_settings: by default EncoderApp's x265 settings) codes
-the clip once per base-layer QP (44/46/48/50): IRAP key pictures at the
-key-picture QP every ``intra_period`` pictures, low-delay P pictures at the
-base-layer QP.
-The decoded pictures and the source pictures are cached as 4:2:0 ``.npy``
-files, so the encoding runs once. A training sample is
+the clip once per QP pair (IntraQP, BaseLayerQP): IRAP key pictures at the
+pair's IntraQP every ``intra_period`` pictures, low-delay P pictures at its
+BaseLayerQP. The decoded pictures and the source pictures are cached as 4:2:0
+``.npy`` files, and the bitstreams can be kept (``stream_dir``), so the
+encoding runs once. A training sample is
 
     key picture   = decoded IRAP picture s of the stream,
-    key keypoints = detected on source picture s (as the encoder does),
+    key keypoints = detected on source picture s (sent), or on the decoded key picture (derived),
     base layer    = decoded picture t of the same stream (s < t < next IRAP),
     target        = source picture t,
 
-with the base-layer QP drawn per sample and the QP's loss weight lambda.
+with the QP pair drawn per sample and its loss weight lambda (``qp_loss_weight``).
 """
 from __future__ import annotations
 
@@ -33,10 +33,6 @@ from CommonLib.video_io import VideoReader, YuvPicture
 from EncoderLib.base_layer_settings import BaseLayerSettings
 
 QP_LOSS_WEIGHT = {50: 1.1, 48: 1.4, 46: 2.0, 44: 2.8}
-
-#: a coding point of a training stream: (IntraQP of the key pictures, BaseLayerQP of the other pictures)
-QpPair = tuple
-
 
 def qp_loss_weight(qp: int) -> float:
     """lambda(QP) of the reconstruction loss: the table above, else 1.1 x 2^((50 - QP) / 4.5) (the table's trend)."""
