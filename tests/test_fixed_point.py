@@ -78,6 +78,25 @@ def test_fixed_point_grid_sample_matches_float_within_rounding():
     assert (grid_sample(x, px, py).double() - ref).abs().max() <= 0.5 + 1e-9
 
 
+@pytest.mark.parametrize("size", [(64, 64), (128, 128), (256, 256), (128, 64)])
+def test_flow_displacement_keeps_the_identity_and_translations_at_every_size(size):
+    """7.2: a flow of the dense motion's 64 x 64 grid that is the identity, or a translation by whole samples
+    of the grid, samples every map at its own positions, translated by the same amount in the map's samples."""
+    from CommonLib.fixed_point.int_network import FLOW_BITS, Motion
+    gh = gw = 64
+    gx = (torch.arange(gw) << FLOW_BITS).view(1, 1, gw).expand(1, gh, gw)
+    gy = (torch.arange(gh) << FLOW_BITS).view(1, gh, 1).expand(1, gh, gw)
+    occ = torch.full((1, 1, gh, gw), 1 << 15)
+    h, w = size
+    for dx, dy in ((0, 0), (2, -1)):
+        flow = torch.stack([gx + (dx << FLOW_BITS), gy + (dy << FLOW_BITS)], -1)
+        px, py, o = Motion(flow, occ, (gh, gw)).at(size)
+        want_x = (torch.arange(w).view(1, 1, w) << 8) + div_round(torch.tensor(dx * (w - 1) * 256), torch.tensor(gw - 1))
+        want_y = (torch.arange(h).view(1, h, 1) << 8) + div_round(torch.tensor(dy * (h - 1) * 256), torch.tensor(gh - 1))
+        assert torch.equal(px, want_x.expand(1, h, w)) and torch.equal(py, want_y.expand(1, h, w))
+        assert torch.equal(o, torch.full((1, 1, h, w), 1 << 15))
+
+
 def test_sigmoid_and_softmax_tables():
     table = lut.build_exp_table()
     a = torch.arange(-8 * 4096, 8 * 4096, 37)                  # q = 12

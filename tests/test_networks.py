@@ -112,3 +112,13 @@ def test_config_round_trip_and_errors():
         NetworkConfig.from_dict({"generator": {"bogus": 1}})
     with pytest.raises(Exception, match="unknown HF filter"):
         preset("small", "sobel")
+
+
+@pytest.mark.parametrize("size", [64, 128, 256])
+def test_warp_by_the_identity_flow_is_the_identity_at_every_size(size):
+    """blocks.warp resizes the displacement, not the positions: the identity flow of the 64 x 64 motion grid
+    leaves a map of any size as it is (resizing positions would shift border samples by up to 1.5 samples)."""
+    from CommonLib.network.blocks import make_coordinate_grid, warp
+    x = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(size))
+    flow = make_coordinate_grid(64, 64).unsqueeze(0)
+    assert (warp(x, flow) - x).abs().max() < 1e-4     # float rounding; a 1-sample shift of noise is ~0.5

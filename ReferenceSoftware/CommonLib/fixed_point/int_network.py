@@ -51,14 +51,20 @@ class Motion:
         self._at = {}
 
     def at(self, size):
-        """(px, py, O) at a map of ``size``: the flow resized (3.1) and rescaled to its samples, 8 fractional
-        bits (7.2), and the occlusion resized (15 fractional bits)."""
+        """(px, py, O) at a map of ``size`` (7.2): the displacement D = F - G (G the flow's identity grid) resized
+        (3.1) and rescaled to the map's samples, plus the map's identity grid, 8 fractional bits; and the
+        occlusion resized (15 fractional bits). At the flow's own size this is RShift(F, 8)."""
         if size not in self._at:
             gh, gw = self.grid_hw
             h, w = size
-            f = resize_bilinear(self.flow.permute(0, 3, 1, 2), size)                  # (1, 2, h, w)
-            px = rshift(div_round(f[:, 0] * (w - 1), torch.tensor(gw - 1)), FLOW_BITS - COORD_BITS)
-            py = rshift(div_round(f[:, 1] * (h - 1), torch.tensor(gh - 1)), FLOW_BITS - COORD_BITS)
+            gx = (torch.arange(gw, dtype=torch.int64) << FLOW_BITS).view(1, 1, gw)
+            gy = (torch.arange(gh, dtype=torch.int64) << FLOW_BITS).view(1, gh, 1)
+            d = torch.stack([self.flow[..., 0] - gx, self.flow[..., 1] - gy], dim=1)   # (1, 2, gh, gw)
+            d = resize_bilinear(d, size)                                                # (1, 2, h, w)
+            px = rshift(div_round(d[:, 0] * (w - 1), torch.tensor(gw - 1)), FLOW_BITS - COORD_BITS) \
+                + (torch.arange(w, dtype=torch.int64) << COORD_BITS).view(1, 1, w)
+            py = rshift(div_round(d[:, 1] * (h - 1), torch.tensor(gh - 1)), FLOW_BITS - COORD_BITS) \
+                + (torch.arange(h, dtype=torch.int64) << COORD_BITS).view(1, h, 1)
             self._at[size] = (px, py, resize_bilinear(self.occlusion, size))
         return self._at[size]
 

@@ -125,14 +125,20 @@ def make_coordinate_grid(h: int, w: int, dtype=torch.float32, device=None):
 
 
 def warp(features: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
-    """w(F, e): bilinear grid sampling of ``features`` at the (x, y) positions ``flow`` (B, H, W, 2).
+    """w(F, e): bilinear grid sampling of ``features`` at the (x, y) positions ``flow`` (B, h, w, 2).
 
-    The flow is resized bilinearly to the feature resolution first.
+    On a map of another size than the flow the *displacement* F - G (G the identity grid of the flow) is resized
+    bilinearly and added to the identity grid of the map (doc/integer_decoding_process.md 7.2): resizing the
+    positions themselves would zoom the map by (w - 1) / w and shift its border samples by up to 1.5 samples
+    at 4x, which a flow made of keypoint translations cannot undo.
     """
     h, w = features.shape[2:]
-    if flow.shape[1:3] != (h, w):
-        flow = F.interpolate(flow.permute(0, 3, 1, 2), size=(h, w), mode="bilinear",
+    fh, fw = flow.shape[1:3]
+    if (fh, fw) != (h, w):
+        disp = flow - make_coordinate_grid(fh, fw, flow.dtype, flow.device)
+        disp = F.interpolate(disp.permute(0, 3, 1, 2), size=(h, w), mode="bilinear",
                              align_corners=False).permute(0, 2, 3, 1)
+        flow = disp + make_coordinate_grid(h, w, flow.dtype, flow.device)
     return F.grid_sample(features, flow, mode="bilinear", padding_mode="zeros", align_corners=True)
 
 
