@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from CommonLib.network_config import preset
+from CommonLib.generation.network_config import preset
 from CommonLib.network.hdac_hf import HdacHfModel
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -17,8 +17,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 @pytest.fixture(scope="module")
 def example_picture():
-    from CommonLib.app_config import EXAMPLE_CLIP, resolve_resource
-    from CommonLib.video_io import VideoReader
+    from Utilities.app_config import EXAMPLE_CLIP, resolve_resource
+    from Utilities.video_io import VideoReader
     return next(VideoReader(resolve_resource(EXAMPLE_CLIP)).frames(5, 1)).to_rgb()
 
 
@@ -88,13 +88,13 @@ def test_training_step_small(benchmark, variant):
 
 
 def test_colour_conversion(benchmark):
-    from CommonLib.colour import rgb_to_yuv420, yuv420_to_rgb
+    from Utilities.colour import rgb_to_yuv420, yuv420_to_rgb
     rgb = np.random.default_rng(0).integers(0, 256, (3, 256, 256), dtype=np.uint8)
     benchmark(lambda: yuv420_to_rgb(*rgb_to_yuv420(rgb)))
 
 
 def test_gfv_sei_parse(benchmark):
-    from CommonLib.keypoint_coding import GfvState
+    from CommonLib.syntax.keypoint_coding import GfvState
     from EncoderLib.gfv_message_writer import encode_gfv_payload
     enc = GfvState()
     kp = np.random.default_rng(0).integers(-128, 128, (10, 2))
@@ -113,10 +113,10 @@ def test_gfv_sei_parse(benchmark):
 def shipped():
     """The shipped HDAC-HF model (float and integer) and 3 pictures of the embedded clip."""
     import os
-    from CommonLib.app_config import resolve_resource
+    from Utilities.app_config import resolve_resource
     from CommonLib.fixed_point.int_model_file import IntegerModelFile
     from CommonLib.network.model_file import load_model
-    from CommonLib.video_io import VideoReader
+    from Utilities.video_io import VideoReader
     imf = IntegerModelFile(resolve_resource("resource:models/hdac_hf_small_v2.hfim"))
     fm, _ = load_model(resolve_resource("resource:models/hdac_hf_small_v2.safetensors"))
     pics = [p.to_rgb() for p in VideoReader(resolve_resource("resource:clips/ctc01_lp_d6_256x256_30_32f.y4m")).frames(count=3)]
@@ -126,7 +126,7 @@ def shipped():
 
 def test_decoder_generation_shipped_float(benchmark, shipped):
     """The shipped small model, float network (non-normative path), per generated picture."""
-    from CommonLib.float_picture_generator import FloatPictureGenerator
+    from CommonLib.generation.float_picture_generator import FloatPictureGenerator
     _, fm, pics, kp = shipped
     g = FloatPictureGenerator(fm)
     g.set_key(pics[0], kp, 8)
@@ -154,11 +154,11 @@ def test_residual_scaling_and_slice_qp(benchmark, shipped):
     parsed) and the residual scaling of a 256x256 R'G'B' picture."""
     from fractions import Fraction
 
-    from CommonLib.hevc_slice_qp import SliceQpParser
-    from CommonLib.residual_scaling import apply_residual_scale
-    from CommonLib.video_io import VideoReader
-    from CommonLib.app_config import resolve_resource
-    from CommonLib.access_units import split_access_units
+    from CommonLib.syntax.hevc_slice_qp import SliceQpParser
+    from CommonLib.generation.residual_scaling import apply_residual_scale
+    from Utilities.video_io import VideoReader
+    from Utilities.app_config import resolve_resource
+    from CommonLib.syntax.access_units import split_access_units
     from EncoderLib.base_layer_encoder import X265BaseLayerEncoder
     _, _, pics, _ = shipped
     enc = X265BaseLayerEncoder(256, 256, Fraction(30), 27, 44, 0, picture_hash=0)
@@ -181,8 +181,8 @@ def test_x265_base_layer_encoder(benchmark, preset, params):
     """The built-in x265 base layer on the 32 pictures of the embedded clip (BaseLayerQP 50, IntraQP 27):
     pictures/s = 32 / time. The default is veryslow with psy-rd=0:psy-rdoq=0:aq-mode=0."""
     from fractions import Fraction
-    from CommonLib.app_config import EXAMPLE_CLIP, resolve_resource
-    from CommonLib.video_io import VideoReader
+    from Utilities.app_config import EXAMPLE_CLIP, resolve_resource
+    from Utilities.video_io import VideoReader
     from EncoderLib.base_layer_encoder import X265BaseLayerEncoder
     pics = list(VideoReader(resolve_resource(EXAMPLE_CLIP)).frames())
 
@@ -198,8 +198,8 @@ def test_hm_base_layer_encoder(benchmark, tmp_path):
     ../shared/jvet-tools is there (installed by its install.sh into a temporary folder)."""
     import subprocess
     from fractions import Fraction
-    from CommonLib.app_config import EXAMPLE_CLIP, resolve_resource
-    from CommonLib.video_io import VideoReader
+    from Utilities.app_config import EXAMPLE_CLIP, resolve_resource
+    from Utilities.video_io import VideoReader
     from EncoderLib.jvet_encoder import jvet_encoder
     tools = os.path.join(os.path.dirname(ROOT), "shared", "jvet-tools", "install.sh")
     if not os.path.isfile(tools):
@@ -216,8 +216,8 @@ def test_hm_base_layer_encoder(benchmark, tmp_path):
 def test_integer_keypoint_detector(benchmark, example_picture):
     """The normative integer keypoint detector of the default model on one 256x256 picture."""
     from CommonLib.fixed_point.int_model_file import IntegerModelFile
-    from CommonLib.app_config import resolve_resource
-    from CommonLib.model_registry import DEFAULT_HDAC_HF_MODEL
+    from Utilities.app_config import resolve_resource
+    from CommonLib.generation.model_registry import DEFAULT_HDAC_HF_MODEL
     net = IntegerModelFile(resolve_resource(DEFAULT_HDAC_HF_MODEL)).network()
     benchmark(lambda: net.detect(example_picture))
 

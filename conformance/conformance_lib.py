@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import os
-import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(ROOT, "ReferenceSoftware"))
 
 import yaml  # noqa: E402
 
@@ -41,7 +39,7 @@ def gfv_syntax(stream: dict) -> str:
 
 def decode_md5s(bitstream: str, model_file: str = "", syntax: str = "vtm") -> list[tuple[str, str, str]]:
     """Per picture (type, MD5 of the output picture's R,G,B planes, MD5 of the decoded base-layer Y,Cb,Cr planes)."""
-    from CommonLib.picture_hash_sei import md5_planes
+    from CommonLib.syntax.picture_hash_sei import md5_planes
     from DecoderLib.decoder import HdacHfDecoder, read_bitstream
     dec = HdacHfDecoder("hevc", model_file, True, gfv_syntax=syntax)
     out = []
@@ -63,7 +61,7 @@ def read_md5_file(path: str) -> list[tuple[str, str, str]]:
 
 
 def write_md5_file(path: str, rows, header: str) -> None:
-    from CommonLib.files import write_text
+    from Utilities.files import write_text
     lines = [header, "# picture type(K key / F fused / A animation-only / D fused, derived keypoints) md5(R,G,B of the output picture) "
              "md5(Y,Cb,Cr of the decoded base-layer picture)\n"]
     lines += [f"{i} {kind} {gen} {base}\n" for i, (kind, gen, base) in enumerate(rows)]

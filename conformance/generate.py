@@ -34,16 +34,16 @@ TINY_MODELS = {
 
 def make_tiny_model(name: str, spec: dict) -> str:
     import torch
-    from CommonLib.app_config import resolve_resource
+    from Utilities.app_config import resolve_resource
     from CommonLib.fixed_point.int_model_file import write_integer_model
-    from CommonLib.network_config import tiny_config
+    from CommonLib.generation.network_config import tiny_config
     from CommonLib.network.hdac_hf import HdacHfModel
-    from CommonLib.files import sha256_file
+    from Utilities.files import sha256_file
     from CommonLib.network.model_file import save_model
-    from CommonLib.video_io import VideoReader
+    from Utilities.video_io import VideoReader
     from TrainingLib.calibration import samples_from_pictures
     from TrainingLib.converter import convert
-    from CommonLib.app_config import EXAMPLE_CLIP as DEFAULT_INPUT
+    from Utilities.app_config import EXAMPLE_CLIP as DEFAULT_INPUT
     cfg = tiny_config(spec["hf_filter"])
     cfg.generator.output_mode, cfg.generator.hf_order = spec["output_mode"], spec["hf_order"]
     torch.manual_seed(spec["seed"])
@@ -79,7 +79,7 @@ def base_layer_text(stream: dict, args: list[str]) -> str:
     import av
     from EncoderLib.base_layer_settings import DEFAULT_X265_PARAMS, DEFAULT_X265_PRESET
     if "--BaseLayerEncoder" in args and args[args.index("--BaseLayerEncoder") + 1] == "hm":
-        from CommonLib.files import sha256_file
+        from Utilities.files import sha256_file
         from EncoderLib.jvet_encoder import jvet_encoder
         e = jvet_encoder("HM", args[args.index("--HmEncoder") + 1])
         return (f"HM TAppEncoder sha256 {sha256_file(e.binary)}, -c {os.path.basename(e.cfg_file)} "
@@ -113,9 +113,9 @@ def command_line(stream: dict, args: list[str], hm_encoder: str = "") -> str:
 def generate(stream: dict, commit: str, hm_encoder: str = "") -> None:
     import av
     from CommonLib.fixed_point.int_model_file import IntegerModelFile
-    from CommonLib.app_config import resolve_resource
-    from CommonLib.app_config import EXAMPLE_CLIP as DEFAULT_INPUT
-    from CommonLib.model_registry import DEFAULT_HDAC_HF_MODEL as DEFAULT_MODEL
+    from Utilities.app_config import resolve_resource
+    from Utilities.app_config import EXAMPLE_CLIP as DEFAULT_INPUT
+    from CommonLib.generation.model_registry import DEFAULT_HDAC_HF_MODEL as DEFAULT_MODEL
     from EncoderApp.__main__ import main as encoder_main
     from DecoderLib.decoder import HdacHfDecoder, read_bitstream
     from conformance_lib import decode_md5s
@@ -157,7 +157,7 @@ Bitstream size:        {len(data)} bytes, MD5 {hashlib.md5(data).hexdigest()}
 Decoding:              python -m DecoderApp -b {name}.bin{' --ModelFile ' + stream['model'] if model_path(stream) else ''}{' --GfvSeiSyntax ' + syntax if syntax != 'vtm' else ''}
 MD5 file:              {name}.md5 (output and base-layer picture MD5 of every picture)
 """
-    from CommonLib.files import write_text
+    from Utilities.files import write_text
     write_text(os.path.join(BITSTREAMS, f"{name}.txt"), desc, "conformance description")
     write_md5_file(os.path.join(BITSTREAMS, f"{name}.md5"), rows,
                    f"# {name}: MD5s of the reference decoder's output (conformance/generate.py)\n")

@@ -23,7 +23,7 @@ from conformance_lib import BITSTREAMS, gfv_syntax, load_streams, model_path, re
 
 
 def check_stream(stream: dict) -> tuple[str, int, str]:
-    from CommonLib.errors import HdacError
+    from Utilities.errors import HdacError
     from conformance_lib import decode_md5s
     from DecoderLib.decoder import DecodingStopped
     name = stream["name"]

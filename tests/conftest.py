@@ -5,13 +5,14 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "ReferenceSoftware"))
+sys.path.insert(0, ROOT)                 # tools.<kind>.<name>, as `python -m tools...` from the checkout sees them
 SHARED = os.path.join(os.path.dirname(ROOT), "shared")
 
 
 @pytest.fixture(scope="session")
 def example_clip():
-    from CommonLib.app_config import resolve_resource
-    from CommonLib.app_config import EXAMPLE_CLIP as DEFAULT_INPUT
+    from Utilities.app_config import resolve_resource
+    from Utilities.app_config import EXAMPLE_CLIP as DEFAULT_INPUT
     return resolve_resource(DEFAULT_INPUT)
 
 
@@ -19,7 +20,7 @@ def example_clip():
 def tiny_float_model_file(tmp_path_factory):
     """A randomly initialised tiny float model (fixed seed) for plumbing tests."""
     import torch
-    from CommonLib.network_config import tiny_config
+    from CommonLib.generation.network_config import tiny_config
     from CommonLib.network.hdac_hf import HdacHfModel
     from CommonLib.network.model_file import save_model
     torch.manual_seed(0)
@@ -35,7 +36,7 @@ def convert_for_tests(float_path, out_path, clip, name="tiny_test", pictures=4, 
     """Integer model of ``float_path`` calibrated on the first pictures of ``clip`` (source as base layer)."""
     from CommonLib.fixed_point.int_model_file import write_integer_model
     from CommonLib.network.model_file import load_model
-    from CommonLib.video_io import VideoReader
+    from Utilities.video_io import VideoReader
     from TrainingLib.calibration import samples_from_pictures
     from TrainingLib.converter import convert
     model, meta = load_model(float_path)

@@ -1,7 +1,7 @@
 import pytest
 
-from CommonLib.app_config import Option, flag, parse_args
-from CommonLib.errors import ConfigError
+from Utilities.app_config import Option, flag, parse_args
+from Utilities.errors import ConfigError
 
 OPTS = [Option("InputFile", str, "in.yuv", "input", "i"), Option("BaseLayerQP", int, 50, "qp"),
         Option("FrameRate", float, 0.0, "rate", "fr"), flag("Fusion", 1, "fusion"),

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from CommonLib.video_io import VideoReader
+from Utilities.video_io import VideoReader
 from DecoderApp.__main__ import main as decoder_main
 from EncoderApp.__main__ import main as encoder_main
 
@@ -77,7 +77,7 @@ def _one_line_error(capsys, pattern):
 
 
 def test_corrupt_generated_md5_is_reported(encoded, tiny_model_file, tmp_path, capsys):
-    from CommonLib.picture_hash_sei import GENERATED_PICTURE_MD5_UUID
+    from CommonLib.syntax.picture_hash_sei import GENERATED_PICTURE_MD5_UUID
     data = bytearray(open(encoded["bin"], "rb").read())
     pos = data.find(GENERATED_PICTURE_MD5_UUID.bytes, data.find(GENERATED_PICTURE_MD5_UUID.bytes) + 1)
     data[pos + 20] ^= 0x10  # inside the MD5 of picture 1
@@ -117,7 +117,7 @@ def test_corrupt_gfv_sei_is_one_line_error(encoded, tiny_model_file, tmp_path, c
 
 
 def test_stream_without_gfv_sei(tmp_path, example_clip, capsys):
-    from CommonLib.video_io import VideoReader as R
+    from Utilities.video_io import VideoReader as R
     from EncoderLib.base_layer_encoder import X265BaseLayerEncoder
     enc = X265BaseLayerEncoder(256, 256, 25, 30, 40, 0, 0)
     data = b"".join(b"".join(enc.encode(p)) for p in R(example_clip).frames(0, 2)) + b"".join(enc.flush())
@@ -140,7 +140,7 @@ def test_decoder_bad_arguments(argv, msg, capsys):
 
 def test_decoder_refuses_other_model(encoded, tmp_path, capsys, example_clip):
     import torch
-    from CommonLib.network_config import tiny_config
+    from CommonLib.generation.network_config import tiny_config
     from CommonLib.network.hdac_hf import HdacHfModel
     from CommonLib.network.model_file import save_model
     from conftest import convert_for_tests
@@ -242,7 +242,7 @@ def test_external_hevc_encoder_command(tiny_model_file, tmp_path, example_clip, 
     script = tmp_path / "fake_encoder.py"
     script.write_text(
         "import sys\nsys.path.insert(0, %r)\n" % os.path.join(os.path.dirname(os.path.dirname(__file__)), "ReferenceSoftware")
-        + "import numpy as np\nfrom CommonLib.video_io import YuvPicture\n"
+        + "import numpy as np\nfrom Utilities.video_io import YuvPicture\n"
         "from EncoderLib.base_layer_encoder import X265BaseLayerEncoder\n"
         "inp, out, n, qp = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])\n"
         "enc = X265BaseLayerEncoder(256, 256, 25, 30, qp, 0, 1)\n"

@@ -3,8 +3,8 @@ import io
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from CommonLib.bit_io import SyntaxReader, SyntaxWriter, UE_MAX, format_trace_line
-from CommonLib.errors import BitstreamError, HdacError
+from CommonLib.syntax.bit_io import SyntaxReader, SyntaxWriter, UE_MAX, format_trace_line
+from Utilities.errors import BitstreamError, HdacError
 
 
 def test_bitstream_error_is_hdac_error():

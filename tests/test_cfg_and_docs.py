@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from CommonLib.app_config import parse_args
+from Utilities.app_config import parse_args
 from DecoderApp.__main__ import OPTIONS as DEC
 from EncoderApp.__main__ import OPTIONS as ENC
 from TrainerApp.__main__ import OPTIONS as TRAIN
@@ -50,11 +50,8 @@ def test_ctc_cfg_parses():
 
 
 def test_the_manual_option_tables_are_generated_from_the_option_definitions():
-    """doc/software_manual.md holds exactly the tables tools/option_tables.py makes (regenerate: --write)."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("option_tables", os.path.join(ROOT, "tools", "option_tables.py"))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    """doc/software_manual.md holds exactly the tables tools/maintenance/option_tables.py makes (regenerate: --write)."""
+    from tools.maintenance import option_tables as tool
     manual = open(os.path.join(ROOT, "doc", "software_manual.md")).read()
     assert tool.replace_in(manual) == manual
 

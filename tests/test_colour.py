@@ -3,7 +3,7 @@ import math
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from CommonLib import colour
+from Utilities import colour
 
 
 def _coef(v):

@@ -3,9 +3,9 @@ import os
 
 import pytest
 
-from CommonLib.access_units import split_access_units
-from CommonLib.errors import BitstreamError, ModelError
-from CommonLib.sei_message import GENERATIVE_FACE_VIDEO, parse_sei_nal_unit
+from CommonLib.syntax.access_units import split_access_units
+from Utilities.errors import BitstreamError, ModelError
+from CommonLib.syntax.sei_message import GENERATIVE_FACE_VIDEO, parse_sei_nal_unit
 from DecoderApp.__main__ import main as decoder_main
 from EncoderApp.__main__ import main as encoder_main
 
@@ -96,10 +96,10 @@ def test_a_derived_stream_needs_a_model_with_the_detector(tiny_model_file, examp
     """The reconstruction refuses a base picture that derives keypoints with a model that cannot."""
     import numpy as np
     from CommonLib.fixed_point.int_model_file import IntegerModelFile
-    from CommonLib.keypoint_coding import GfvState
-    from CommonLib.model_registry import DERIVED_KEYPOINTS_URI_TAG, model_uri
-    from CommonLib.picture_reconstruction import PictureReconstructor
-    from CommonLib.video_io import VideoReader
+    from CommonLib.syntax.keypoint_coding import GfvState
+    from CommonLib.generation.model_registry import DERIVED_KEYPOINTS_URI_TAG, model_uri
+    from CommonLib.generation.picture_reconstruction import PictureReconstructor
+    from Utilities.video_io import VideoReader
     from EncoderLib.gfv_message_writer import encode_gfv_payload
     imf = IntegerModelFile(tiny_model_file)
     state = GfvState()

@@ -10,8 +10,8 @@ from conftest import SHARED
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 from EvalApp.__main__ import main as eval_main
-from EvalApp.anchor import hm_lowdelay_p_qps
-from EvalApp.bd_rate import bd_metric, bd_rate, overlap_fraction
+from EvalLib.anchor import hm_lowdelay_p_qps
+from EvalLib.bd_rate import bd_metric, bd_rate, overlap_fraction
 
 ANCHOR = ([9487.76, 4593.60, 2486.44, 1358.24], [40.037, 38.615, 36.845, 34.851])
 TEST = ([9787.80, 4469.00, 2451.52, 1356.24], [40.121, 38.651, 36.970, 34.987])
@@ -58,7 +58,7 @@ def test_hm_lowdelay_p_cascade():
 
 
 def test_x265_per_picture_qps_follow_the_list(example_clip):
-    from CommonLib.video_io import VideoReader
+    from Utilities.video_io import VideoReader
     from EncoderLib.base_layer_encoder import X265BaseLayerEncoder
     pics = list(VideoReader(example_clip).frames(0, 6))
 
@@ -130,7 +130,7 @@ def test_ctc_bad_options(capsys):
 
 def _vgg_file(tmp_path, arch):
     import torch
-    from CommonLib.network.vgg import VGG_CFG
+    from EvalLib.vgg import VGG_CFG
     torch.manual_seed(0)
     sd, c, i = {}, 3, 0
     for v in VGG_CFG[arch]:
@@ -148,8 +148,8 @@ def test_perceptual_metrics_with_local_weight_files(tmp_path, example_clip):
     """msVGG / LPIPS / DISTS mechanics with stand-in weights: 0 for identical pictures, growing with distortion."""
     import numpy as np
     import torch
-    from CommonLib.video_io import VideoReader
-    from EvalApp.perceptual import Dists, Lpips, MsVgg
+    from Utilities.video_io import VideoReader
+    from EvalLib.perceptual import Dists, Lpips, MsVgg
     ref = next(VideoReader(example_clip).frames(0, 1)).to_rgb()
     rng = np.random.default_rng(0)
     noisy = [np.clip(ref + rng.normal(0, s, ref.shape), 0, 255).astype(np.uint8) for s in (4, 32)]
@@ -163,7 +163,7 @@ def test_perceptual_metrics_with_local_weight_files(tmp_path, example_clip):
 
 
 def test_gates_table_counts_wins_per_configuration():
-    from EvalApp.gates import gates_table
+    from EvalLib.gates import gates_table
     rows = []
     for cfg, gain in (("HDAC-HF", 0.2), ("HDAC+", -0.1)):
         for s in ("a", "b"):
@@ -176,12 +176,8 @@ def test_gates_table_counts_wins_per_configuration():
 
 
 def _tool(name):
-    import importlib.util
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    spec = importlib.util.spec_from_file_location(name, os.path.join(root, "tools", f"{name}.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    import importlib
+    return importlib.import_module(f"tools.studies.{name}")
 
 
 def test_operating_points_hull_and_choice(tmp_path, capsys):
@@ -226,7 +222,7 @@ def test_keypoint_precision_rd_table():
 
 
 def test_derived_keypoints_table():
-    from EvalApp.report import derived_keypoints_table
+    from EvalLib.report import derived_keypoints_table
     res = []
     for s, q in (("a", 0.0), ("b", 0.2)):
         res.append(dict(config="HDAC-HF x265", sequence=s, rate_point=50, kbps=20.0, gfv_sei_kbps=4.0, psnr_y=30.0))
@@ -239,7 +235,7 @@ def test_derived_keypoints_table():
 
 
 def test_plan_points_hdac_plus_base_layers():
-    from EvalApp.ctc import plan_points
+    from EvalLib.ctc import plan_points
     seq = {"name": "s"}
     opts = dict(base_qps=[44, 50], intra_qps=[32, 37], animation_intra_qps=[], anchor_qps=[], hf_model="hf",
                 plus_model="plus", frames=8, out_dir="o", configs=["HDAC-HF", "HDAC+"],
@@ -253,7 +249,7 @@ def test_plan_points_hdac_plus_base_layers():
 
 
 def test_bd_rate_curves_of_different_lengths():
-    from EvalApp.bd_rate import bd_rate
+    from EvalLib.bd_rate import bd_rate
     anchor = ([10, 14, 20, 28, 40], [30, 31, 32, 33, 34])
     test = ([9, 12.6, 18, 25.2], [30.2, 31.2, 32.2, 33.2])       # 10 % fewer bits at 0.2 dB more
     assert bd_rate(*anchor, *test) < -10
@@ -303,8 +299,8 @@ def test_ssim_y_equals_a_direct_implementation():
     """SSIM on Y against a plain scipy implementation (11x11 Gaussian window, sigma 1.5, 'valid')."""
     import numpy as np
     from scipy.signal import convolve2d
-    from CommonLib.colour import luma_bt709
-    from CommonLib.metrics import ssim_y
+    from Utilities.colour import luma_bt709
+    from Utilities.metrics import ssim_y
     rng = np.random.default_rng(5)
     a = rng.integers(0, 256, (3, 40, 48), dtype=np.uint8)
     b = np.clip(a.astype(int) + rng.integers(-20, 21, a.shape), 0, 255).astype(np.uint8)
@@ -324,7 +320,7 @@ def test_vtm_low_delay_b_anchor(jvet_tools, tmp_path):
     """VTM-LDB, the GFVC CTC anchor: VTM's encoder with encoder_lowdelay_vtm.cfg (found beside the binary), a
     point measured like the other anchors (2 pictures)."""
     from EncoderLib.jvet_encoder import jvet_encoder
-    from EvalApp.anchor import JVET_ANCHORS, code_anchor_point
+    from EvalLib.anchor import JVET_ANCHORS, code_anchor_point
     codec, _, cfg_opt, structure = JVET_ANCHORS["VTM-LDB"]
     enc = jvet_encoder(codec, jvet_tools["bin"]["EncoderAppStatic"], "", structure, cfg_opt)
     assert enc.cfg_file.endswith("encoder_lowdelay_vtm.cfg")

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given, settings, strategies as st
 
-from CommonLib.errors import ModelError
+from Utilities.errors import ModelError
 from CommonLib.fixed_point import lut
 from CommonLib.fixed_point.arith import div_round, favg_pool2, frshift, rshift
 from CommonLib.fixed_point.exact_conv import FLOAT32_EXACT, ExactConv2d, reference_conv2d
@@ -134,7 +134,7 @@ def test_every_convolution_input_respects_its_declared_range(model, example_clip
     """The exactness argument needs every convolution input within the bound it was planned for."""
     from CommonLib.fixed_point.exact_conv import ExactConv2d
     from CommonLib.fixed_point.int_network import keypoints_q16
-    from CommonLib.video_io import VideoReader
+    from Utilities.video_io import VideoReader
     monkeypatch.setattr(ExactConv2d, "check_ranges", True)
     net = IntegerModelFile(os.path.join(ROOT, model)).network()
     pics = [p.to_rgb() for p in VideoReader(example_clip).frames(count=3)]
@@ -149,7 +149,7 @@ def test_every_convolution_input_respects_its_declared_range(model, example_clip
 
 
 def test_integer_model_refers_to_its_float_model():
-    from CommonLib.model_registry import shipped_models
+    from CommonLib.generation.model_registry import shipped_models
     for name, source in (("hdac_hf_small_v2", "hdac_hf_small_v2"), ("hdac_hf_small_v2_kpd", "hdac_hf_small_v2"),
                          ("hdac_plus_small_v2", "hdac_plus_small")):
         imf = IntegerModelFile(os.path.join(SHIPPED, f"{name}.hfim"))
@@ -178,8 +178,8 @@ sys.path.insert(0, {os.path.join(ROOT, 'ReferenceSoftware')!r})
 {extra}
 from CommonLib.fixed_point.int_model_file import IntegerModelFile
 from CommonLib.fixed_point.int_network import keypoints_q16
-from CommonLib.video_io import VideoReader
-from CommonLib.app_config import resolve_resource
+from Utilities.video_io import VideoReader
+from Utilities.app_config import resolve_resource
 net = IntegerModelFile({model!r}).network()
 pics = [p.to_rgb() for p in VideoReader(resolve_resource('resource:clips/ctc01_lp_d6_256x256_30_32f.y4m')).frames(count=3)]
 kk = np.array([[10, -20], [50, 60], [-70, 30], [0, 0], [100, -100], [-30, -30], [20, 90], [-90, 10], [60, 5], [5, 60]])
@@ -227,8 +227,8 @@ def test_bit_exact_across_threads_kernels_and_processes():
 ])
 def test_integer_process_is_close_to_the_float_network(example_clip, tmp_path, model, bound):
     """EncoderApp (integer reconstruction) vs DecoderApp --FloatInference 1 on the embedded clip, QP 50."""
-    from CommonLib.metrics import psnr_y
-    from CommonLib.video_io import VideoReader
+    from Utilities.metrics import psnr_y
+    from Utilities.video_io import VideoReader
     from DecoderApp.__main__ import main as decoder_main
     from EncoderApp.__main__ import main as encoder_main
     n = 12
@@ -279,7 +279,7 @@ def test_integer_keypoint_detector_is_close_to_the_float_one(example_clip, tiny_
     the 256-px picture; the shipped model's figure is in doc/model_card.md)."""
     from CommonLib.fixed_point.int_model_file import IntegerModelFile
     from CommonLib.network.model_file import load_model
-    from CommonLib.video_io import VideoReader
+    from Utilities.video_io import VideoReader
     model, _ = load_model(tiny_float_model_file)
     net = IntegerModelFile(tiny_detector_model_file).network()
     assert net.has_detector
@@ -301,7 +301,7 @@ def _tiny_variant(tmp_path, example_clip, name, seed, configure, init=None):
     the network of its integer model, converted on the embedded clip."""
     import torch
     from CommonLib.fixed_point.int_model_file import IntegerModelFile
-    from CommonLib.network_config import tiny_config
+    from CommonLib.generation.network_config import tiny_config
     from CommonLib.network.hdac_hf import HdacHfModel
     from CommonLib.network.model_file import save_model
     from conftest import convert_for_tests
@@ -332,7 +332,7 @@ def test_base_input_dense_motion_integer_equals_float(example_clip, tmp_path):
     change the flow (the comparison can fail: a model that ignored the input would give identical pictures)."""
     import torch
     from CommonLib.fixed_point.int_network import keypoints_q16
-    from CommonLib.video_io import VideoReader
+    from Utilities.video_io import VideoReader
 
     def cfg(c):
         c.dense_motion.base_input = True
@@ -356,7 +356,7 @@ def test_post_filter_integer_output_ignores_the_key_picture(example_clip, tmp_pa
     """generator.key_input false (the ablation's post-filter, integer_decoding_process.md 7.3): the integer output
     depends on the base-layer picture alone and follows the float network."""
     from CommonLib.fixed_point.int_network import keypoints_q16
-    from CommonLib.video_io import VideoReader
+    from Utilities.video_io import VideoReader
 
     def cfg(c):
         c.generator.key_input = False

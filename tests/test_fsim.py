@@ -1,20 +1,20 @@
-"""EvalApp.fsim: FSIM / FSIMc against golden values of piq 0.8.0."""
+"""EvalLib.fsim: FSIM / FSIMc against golden values of piq 0.8.0."""
 import os
 
 import numpy as np
 import pytest
 
-from CommonLib.video_io import VideoReader
-from EvalApp.fsim import fsim
+from Utilities.video_io import VideoReader
+from EvalLib.fsim import fsim
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLIP = os.path.join(ROOT, "ReferenceSoftware", "CommonLib", "resources", "clips",
                     "ctc01_lp_d6_256x256_30_32f.y4m")
 
-# Computed by piq 0.8.0's piq.fsim (NOT by EvalApp.fsim) with tools/fsim_goldens.py:
+# Computed by piq 0.8.0's piq.fsim (NOT by EvalLib.fsim) with tests/make_fsim_goldens.py:
 # piq.fsim(x, y, data_range=1.0, chromatic=<key>, reduction='none') in float64,
 # x = distorted / 255, y = reference / 255, both (1, 3, H, W), on the pairs built
-# by the recipes below (identical recipes in tools/fsim_goldens.py):
+# by the recipes below (identical recipes in tests/make_fsim_goldens.py):
 #   a_clip_noise8:  first picture of CLIP (VideoReader(...).frames(count=1), .to_rgb()),
 #                   distorted = clip(rint(ref + default_rng(0).normal(0, 8, (3, 256, 256))), 0, 255)
 #   b_clip_blur3:   same picture, distorted = 3x3 box mean, edges replicated, (sum + 4) // 9

@@ -7,9 +7,8 @@ import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-from tools import fuzz  # noqa: E402
+from conftest import ROOT
+from tools import fuzz
 
 
 @pytest.mark.parametrize("target", sorted(fuzz.TARGETS))
@@ -25,7 +24,7 @@ def test_a_foreign_exception_escapes_the_harness():
     """The harness lets through what is not an HdacError (so that libFuzzer reports it as a crash)."""
     with pytest.raises(ZeroDivisionError):
         fuzz._expected(lambda: 1 // 0)
-    from CommonLib.errors import BitstreamError
+    from Utilities.errors import BitstreamError
 
     def bad():
         raise BitstreamError("x")

@@ -3,9 +3,9 @@ import copy
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from CommonLib.bit_io import SyntaxWriter
-from CommonLib.errors import BitstreamError
-from CommonLib.gfv_sei import (
+from CommonLib.syntax.bit_io import SyntaxWriter
+from Utilities.errors import BitstreamError
+from CommonLib.syntax.gfv_sei import (
     GfvMatrixType,
     GfvSei,
     GfvSyntaxContext,
@@ -13,7 +13,7 @@ from CommonLib.gfv_sei import (
     read_gfv_sei,
     write_gfv_sei,
 )
-from CommonLib.sei_message import finish_payload
+from CommonLib.syntax.sei_message import finish_payload
 
 SETTINGS = dict(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -356,7 +356,7 @@ def test_nn_payload_bytes_to_end_of_payload():
 
 
 def test_payload_type_constant():
-    from CommonLib.sei_message import GENERATIVE_FACE_VIDEO
+    from CommonLib.syntax.sei_message import GENERATIVE_FACE_VIDEO
     assert GENERATIVE_FACE_VIDEO == 223
 
 

@@ -1,15 +1,15 @@
-"""SliceQpY from HEVC parameter sets and slice segment headers (CommonLib.hevc_slice_qp)."""
+"""SliceQpY from HEVC parameter sets and slice segment headers (CommonLib.syntax.hevc_slice_qp)."""
 from fractions import Fraction
 
 import numpy as np
 import pytest
 
-from CommonLib import nal_unit as nu
-from CommonLib.bit_io import SyntaxWriter
-from CommonLib.errors import BitstreamError
-from CommonLib.hevc_slice_qp import SliceQpParser, ceil_log2, parse_sps
-from CommonLib.video_io import YuvPicture
-from CommonLib.access_units import split_access_units
+from CommonLib.syntax import nal_unit as nu
+from CommonLib.syntax.bit_io import SyntaxWriter
+from Utilities.errors import BitstreamError
+from CommonLib.syntax.hevc_slice_qp import SliceQpParser, ceil_log2, parse_sps
+from Utilities.video_io import YuvPicture
+from CommonLib.syntax.access_units import split_access_units
 
 
 def _pictures(n, w=64, h=64, seed=1):

@@ -126,8 +126,8 @@ def test_hm_decodes_the_hm18_stream_with_every_hash_ok_and_the_same_sei(hm18_str
 
 def _vvc_stream(jvet_tools, d, frames):
     """A VVC stream of the first pictures of the embedded clip made by VTM's encoder (low-delay P)."""
-    from CommonLib.app_config import EXAMPLE_CLIP, resolve_resource
-    from CommonLib.video_io import VideoReader
+    from Utilities.app_config import EXAMPLE_CLIP, resolve_resource
+    from Utilities.video_io import VideoReader
     yuv, out = str(d / "in.yuv"), str(d / "vtm.bin")
     with open(yuv, "wb") as f:
         for p in VideoReader(resolve_resource(EXAMPLE_CLIP)).frames(0, frames):
@@ -140,9 +140,9 @@ def _vvc_stream(jvet_tools, d, frames):
 
 
 def test_vtm_decodes_the_vtm_syntax_rewrapped_into_a_vtm_stream(tmp_path, tiny_model_file, jvet_tools, capsys):
-    from CommonLib import nal_unit as nu
-    from CommonLib.access_units import split_access_units
-    from CommonLib.sei_message import GENERATIVE_FACE_VIDEO, make_sei_nal_unit, parse_sei_nal_unit
+    from CommonLib.syntax import nal_unit as nu
+    from CommonLib.syntax.access_units import split_access_units
+    from CommonLib.syntax.sei_message import GENERATIVE_FACE_VIDEO, make_sei_nal_unit, parse_sei_nal_unit
     n = 5
     bs, trace = _encode(tmp_path, tiny_model_file, jvet_tools, "--KeypointPrediction", "1", frames=n)
     payloads = []

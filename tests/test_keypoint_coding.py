@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from CommonLib.errors import BitstreamError, InputError
-from CommonLib.gfv_sei import GfvSei, GfvSyntaxContext, write_gfv_sei
-from CommonLib.keypoint_coding import GfvState, dequantise, quantise_keypoints
+from Utilities.errors import BitstreamError, InputError
+from CommonLib.syntax.gfv_sei import GfvSei, GfvSyntaxContext, write_gfv_sei
+from CommonLib.syntax.keypoint_coding import GfvState, dequantise, quantise_keypoints
 from EncoderLib.gfv_message_writer import build_gfv_message, encode_gfv_payload
 
 P_VALUES = st.integers(1, 32)

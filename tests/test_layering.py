@@ -1,13 +1,15 @@
 """The layering rules of the libraries and apps (README "Layout"), checked on the import graph.
 
-* CommonLib is the bottom layer: it imports no other library and no app.
-* DecoderLib never imports encoder or training code (EncoderLib, TrainingLib, any app).
+* Utilities is the bottom layer: it imports no codec library and no app.
+* CommonLib sits on it: it imports Utilities only.
+* DecoderLib imports CommonLib and Utilities only (never encoder, training or evaluation code, no app).
 * EncoderLib and DecoderLib sit side by side on CommonLib: EncoderLib never imports DecoderLib.
 * The normative integer decoding process (CommonLib.fixed_point, model_registry, the integer picture
   generator, the reconstruction process, DecoderLib) never imports the float network
   (CommonLib.network) at module level, not even indirectly; only the non-normative float generator
   behind ``--FloatInference`` does, and it is imported lazily.
-* Libraries never import apps, and an app never imports another app.
+* Libraries never import apps, and an app never imports another app; apps are only their ``__main__``.
+* Nothing outside tests/ imports an app's internals (tools, benchmarks, conformance, training scripts).
 """
 import ast
 import os
@@ -19,7 +21,7 @@ import pytest
 from conftest import ROOT
 
 SRC = os.path.join(ROOT, "ReferenceSoftware")
-LIBS = ("CommonLib", "DecoderLib", "EncoderLib", "TrainingLib")
+LIBS = ("Utilities", "CommonLib", "DecoderLib", "EncoderLib", "TrainingLib", "EvalLib")
 APPS = ("EncoderApp", "DecoderApp", "TrainerApp", "ConverterApp", "EvalApp")
 
 
@@ -81,18 +83,58 @@ def _violations(rule):
     return sorted(f"{m} imports {i}" for m, (_, every) in IMPORTS.items() for i in every if rule(m, i))
 
 
+def test_apps_are_only_their_main():
+    """An app folder holds its command line (``__main__``) and nothing a second program could import."""
+    for app in APPS:
+        assert sorted(m for m in MODULES if _package(m) == app) == sorted([app, f"{app}.__main__"]), app
+
+
+def test_nothing_outside_tests_imports_an_app():
+    """tools/, benchmarks/, conformance/ and training/ scripts use the libraries; of an app they may only run its
+    command line (``main``) or read its option table (``OPTIONS``, ``*_OPTIONS``), as a user would."""
+    hits = []
+    for folder in ("tools", "benchmarks", "conformance", "training"):
+        for d, _, files in os.walk(os.path.join(ROOT, folder)):
+            for f in files:
+                if not f.endswith(".py"):
+                    continue
+                for node in ast.walk(ast.parse(open(os.path.join(d, f), encoding="utf-8").read())):
+                    if isinstance(node, ast.Import):
+                        hits += [f"{f}: import {a.name}" for a in node.names if _package(a.name) in APPS]
+                    elif isinstance(node, ast.ImportFrom) and node.module and _package(node.module) in APPS:
+                        hits += [f"{f}: from {node.module} import {a.name}" for a in node.names
+                                 if node.module.split(".")[-1] != "__main__"
+                                 or not (a.name == "main" or a.name == "OPTIONS" or a.name.endswith("_OPTIONS"))]
+    assert hits == []
+
+
+def test_nothing_edits_sys_path():
+    """tools, benchmarks and conformance scripts run against the installed package (``python -m ...``)."""
+    hits = []
+    for folder in ("tools", "benchmarks", "conformance", "training", "ReferenceSoftware"):
+        for d, _, files in os.walk(os.path.join(ROOT, folder)):
+            for f in files:
+                if f.endswith(".py") and "sys.path.insert" in open(os.path.join(d, f), encoding="utf-8").read():
+                    hits.append(os.path.relpath(os.path.join(d, f), ROOT))
+    assert hits == []
+
+
 def test_the_graph_is_read():
     assert "DecoderLib.decoder" in MODULES and "CommonLib.fixed_point.int_network" in MODULES
-    assert "CommonLib.picture_reconstruction" in IMPORTS["DecoderLib.decoder"][0]
+    assert "CommonLib.generation.picture_reconstruction" in IMPORTS["DecoderLib.decoder"][0]
 
 
-def test_common_lib_is_the_bottom_layer():
-    assert _violations(lambda m, i: _package(m) == "CommonLib" and _package(i) != "CommonLib") == []
+def test_utilities_is_the_bottom_layer():
+    assert _violations(lambda m, i: _package(m) == "Utilities" and _package(i) != "Utilities") == []
 
 
-def test_decoder_lib_never_imports_encoder_or_training_code():
+def test_common_lib_imports_utilities_only():
+    assert _violations(lambda m, i: _package(m) == "CommonLib" and _package(i) not in ("CommonLib", "Utilities")) == []
+
+
+def test_decoder_lib_imports_common_lib_and_utilities_only():
     assert _violations(lambda m, i: _package(m) == "DecoderLib" and
-                       _package(i) in ("EncoderLib", "TrainingLib") + APPS) == []
+                       _package(i) not in ("DecoderLib", "CommonLib", "Utilities")) == []
 
 
 def test_encoder_lib_does_not_import_decoder_lib():
@@ -105,18 +147,18 @@ def test_libraries_never_import_apps_and_apps_never_import_other_apps():
 
 
 @pytest.mark.parametrize("module", ["CommonLib.fixed_point.int_network", "CommonLib.fixed_point.int_model_file",
-                                    "CommonLib.model_registry", "CommonLib.integer_picture_generator",
-                                    "CommonLib.picture_reconstruction", "DecoderLib.decoder", "DecoderApp.__main__"])
+                                    "CommonLib.generation.model_registry", "CommonLib.generation.integer_picture_generator",
+                                    "CommonLib.generation.picture_reconstruction", "DecoderLib.decoder", "DecoderApp.__main__"])
 def test_the_integer_process_does_not_load_the_float_network(module):
     float_net = sorted(m for m in _closure(module) if m == "CommonLib.network" or m.startswith("CommonLib.network.")
-                       or m == "CommonLib.float_picture_generator")
+                       or m == "CommonLib.generation.float_picture_generator")
     assert float_net == []
 
 
 def test_only_the_float_generator_reaches_the_float_network_from_the_decoder():
     """The one path from the reconstruction process to the float network is the lazy float generator."""
-    top, every = IMPORTS["CommonLib.picture_reconstruction"]
-    assert "CommonLib.float_picture_generator" in every - top
+    top, every = IMPORTS["CommonLib.generation.picture_reconstruction"]
+    assert "CommonLib.generation.float_picture_generator" in every - top
     assert "CommonLib.network.model_file" in every - top
 
 
@@ -125,7 +167,7 @@ def test_a_decoder_run_never_imports_the_float_network():
     code = ("import sys; from DecoderApp.__main__ import main; "
             "rc = main(['-b', sys.argv[1], '--Verbose', '0']); "
             "bad = [m for m in sys.modules if m.startswith('CommonLib.network.') or m.startswith('EncoderLib') "
-            "or m.startswith('TrainingLib') or m == 'CommonLib.float_picture_generator']; "
+            "or m.startswith('TrainingLib') or m == 'CommonLib.generation.float_picture_generator']; "
             "print('FLOAT', bad); sys.exit(rc)")
     stream = os.path.join(ROOT, "conformance", "bitstreams", "GFV13_HDACPLUS_V2_QP50.bin")
     r = subprocess.run([sys.executable, "-c", code, stream], capture_output=True, text=True, timeout=600,

@@ -3,10 +3,10 @@ import json
 import pytest
 import torch
 
-from CommonLib.errors import ModelError
-from CommonLib.network_config import tiny_config
+from Utilities.errors import ModelError
+from CommonLib.generation.network_config import tiny_config
 from CommonLib.network.hdac_hf import HdacHfModel
-from CommonLib.files import sha256_file
+from Utilities.files import sha256_file
 from CommonLib.network.model_file import load_model, save_model
 
 
@@ -49,7 +49,7 @@ def test_bad_model_files(tmp_path):
 
 
 def test_shipped_models_verify(tmp_path):
-    from CommonLib.model_registry import MODEL_DIR
+    from CommonLib.generation.model_registry import MODEL_DIR
     import os
     index = os.path.join(MODEL_DIR, "models.json")
     assert os.path.exists(index), "the shipped model index is missing"
@@ -82,7 +82,7 @@ def test_gpu_experiment_weights_are_the_documented_ones():
     import json
     import os
 
-    from CommonLib.model_registry import MODEL_DIR
+    from CommonLib.generation.model_registry import MODEL_DIR
     from CommonLib.network.model_file import read_metadata
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     card = open(os.path.join(root, "doc", "model_card.md")).read()
@@ -108,8 +108,8 @@ def test_v2_models_are_the_documented_weights_with_a_held_out_residual_scale_fit
     import os
 
     from CommonLib.fixed_point.int_model_file import IntegerModelFile
-    from CommonLib.model_registry import MODEL_DIR
-    from CommonLib.files import sha256_bytes, sha256_file
+    from CommonLib.generation.model_registry import MODEL_DIR
+    from Utilities.files import sha256_bytes, sha256_file
     from CommonLib.network.model_file import read_metadata
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     v2 = os.path.join(MODEL_DIR, "hdac_hf_small_v2.safetensors")
@@ -135,8 +135,8 @@ def test_the_integer_model_format_table_gives_each_shipped_file_its_sha256_and_s
     import os
     import re
 
-    from CommonLib.files import sha256_file
-    from CommonLib.model_registry import MODEL_DIR
+    from Utilities.files import sha256_file
+    from CommonLib.generation.model_registry import MODEL_DIR
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     doc = open(os.path.join(root, "doc", "integer_model_format.md")).read()
     rows = re.findall(r"^\| `[^`]+`[^|]*\| `([^`]+\.hfim)` \| `([0-9a-f]{64})` \| ([0-9 ]+) \|", doc, re.M)
@@ -154,7 +154,7 @@ def test_the_kpd_model_is_v2_plus_the_integer_keypoint_detector():
     import numpy as np
 
     from CommonLib.fixed_point.int_model_file import IntegerModelFile
-    from CommonLib.model_registry import MODEL_DIR
+    from CommonLib.generation.model_registry import MODEL_DIR
     v2 = IntegerModelFile(os.path.join(MODEL_DIR, "hdac_hf_small_v2.hfim"))
     kpd = IntegerModelFile(os.path.join(MODEL_DIR, "hdac_hf_small_v2_kpd.hfim"))
     assert all(np.array_equal(a, kpd.arrays[n]) for n, a in v2.arrays.items())

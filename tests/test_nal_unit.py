@@ -1,8 +1,8 @@
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from CommonLib import nal_unit as nu
-from CommonLib.errors import BitstreamError
+from CommonLib.syntax import nal_unit as nu
+from Utilities.errors import BitstreamError
 
 
 def _escaped_ok(e: bytes) -> bool:

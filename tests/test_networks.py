@@ -2,10 +2,10 @@ import pytest
 import torch
 
 from CommonLib.network.blocks import conv_macs
-from CommonLib.network_config import NetworkConfig, paper_config, preset, small_config, tiny_config
+from CommonLib.generation.network_config import NetworkConfig, paper_config, preset, small_config, tiny_config
 from CommonLib.network.hdac_hf import HdacHfModel
 from CommonLib.network.hf_shuttling import high_pass, shuttle
-from CommonLib.network_config import HF_KERNELS
+from CommonLib.generation.network_config import HF_KERNELS
 
 
 class _Decoder(torch.nn.Module):

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from CommonLib.errors import BitstreamError
-from CommonLib.picture_hash_sei import (
+from Utilities.errors import BitstreamError
+from CommonLib.syntax.picture_hash_sei import (
     GENERATED_PICTURE_MD5_UUID,
     format_md5_check,
     is_generated_picture_md5,
@@ -16,8 +16,8 @@ from CommonLib.picture_hash_sei import (
     decoded_picture_hash_syntax,
     write_generated_picture_md5,
 )
-from CommonLib.bit_io import SyntaxWriter
-from CommonLib.sei_message import finish_payload, parse_sei_rbsp, write_sei_rbsp
+from CommonLib.syntax.bit_io import SyntaxWriter
+from CommonLib.syntax.sei_message import finish_payload, parse_sei_rbsp, write_sei_rbsp
 
 
 def test_uuid_is_fixed_version4():

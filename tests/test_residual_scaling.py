@@ -1,4 +1,4 @@
-"""Residual scaling (CommonLib.residual_scaling): arithmetic, model files, decoding, fitting."""
+"""Residual scaling (CommonLib.generation.residual_scaling): arithmetic, model files, decoding, fitting."""
 import glob
 
 import numpy as np
@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from CommonLib.errors import ModelError
-from CommonLib.residual_scaling import apply_residual_scale, check_table, scale_for_qp
+from Utilities.errors import ModelError
+from CommonLib.generation.residual_scaling import apply_residual_scale, check_table, scale_for_qp
 
 
 @settings(max_examples=200, deadline=None)
@@ -88,19 +88,19 @@ def test_encoder_and_decoder_scale_by_the_slice_qp(tiny_model_file, tmp_path, ex
 
 def test_without_a_base_layer_qp_a_scaled_model_is_refused(tiny_model_file, tmp_path, example_clip):
     """Where the base layer's slice QP is unknown (VVC here), a model with a table cannot be applied."""
-    from CommonLib.errors import BitstreamError
-    from CommonLib.keypoint_coding import GfvState
+    from Utilities.errors import BitstreamError
+    from CommonLib.syntax.keypoint_coding import GfvState
     from EncoderLib.gfv_message_writer import encode_gfv_payload
     from DecoderLib.decoder import HdacHfDecoder, read_bitstream
-    from CommonLib.picture_reconstruction import PictureReconstructor
+    from CommonLib.generation.picture_reconstruction import PictureReconstructor
     from EncoderApp.__main__ import main as encoder_main
     model = _with_table(tiny_model_file, tmp_path / "s.hfim", [32] * 52)
     assert encoder_main(["--InputFile", example_clip, "-b", str(tmp_path / "a.bin"), "--ModelFile", model,
                          "--FramesToBeEncoded", "2", "--ReconFile", ""]) == 0
     pics = list(HdacHfDecoder(model_file=model).decode(read_bitstream(str(tmp_path / "a.bin"))))
     rec = PictureReconstructor(model)
-    from CommonLib.access_units import split_access_units
-    from CommonLib.access_unit_sei import parse_access_unit_sei
+    from CommonLib.syntax.access_units import split_access_units
+    from CommonLib.syntax.access_unit_sei import parse_access_unit_sei
     state = GfvState()
     aus = split_access_units(read_bitstream(str(tmp_path / "a.bin")), "hevc")
     gfv = [parse_access_unit_sei(a, a.index, state, None).gfv[0] for a in aus]
@@ -156,15 +156,15 @@ def test_converter_residual_scale_option_errors(tmp_path, tiny_model_file, capsy
 def test_an_unparsable_slice_header_stops_only_models_that_need_the_qp(tiny_model_file, tmp_path, example_clip):
     """A base layer whose PPS this version cannot parse: a model without a table decodes it as before; with a
     table the picture is refused with the parser's message."""
-    from CommonLib import nal_unit as nu
-    from CommonLib.errors import BitstreamError
-    from CommonLib.hevc_slice_qp import SliceQpParser
-    from CommonLib.keypoint_coding import GfvState
+    from CommonLib.syntax import nal_unit as nu
+    from Utilities.errors import BitstreamError
+    from CommonLib.syntax.hevc_slice_qp import SliceQpParser
+    from CommonLib.syntax.keypoint_coding import GfvState
     from EncoderLib.gfv_message_writer import encode_gfv_payload
-    from CommonLib.access_units import split_access_units
+    from CommonLib.syntax.access_units import split_access_units
     from DecoderLib.decoder import HdacHfDecoder, read_bitstream
-    from CommonLib.picture_reconstruction import PictureReconstructor
-    from CommonLib.access_unit_sei import parse_access_unit_sei
+    from CommonLib.generation.picture_reconstruction import PictureReconstructor
+    from CommonLib.syntax.access_unit_sei import parse_access_unit_sei
     from EncoderApp.__main__ import main as encoder_main
     scaled_model = _with_table(tiny_model_file, tmp_path / "s.hfim", [32] * 52)
     for model, expect_error in ((tiny_model_file, False), (scaled_model, True)):

@@ -1,9 +1,9 @@
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from CommonLib.bit_io import SyntaxReader, SyntaxWriter
-from CommonLib.errors import BitstreamError
-from CommonLib.sei_message import (
+from CommonLib.syntax.bit_io import SyntaxReader, SyntaxWriter
+from Utilities.errors import BitstreamError
+from CommonLib.syntax.sei_message import (
     check_payload_end,
     finish_payload,
     make_sei_nal_unit,

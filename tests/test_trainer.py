@@ -145,9 +145,9 @@ def test_device_sampler_equals_cpu_sampler(seq_list, tmp_path):
     import numpy as np
     import torch
 
-    from CommonLib.colour import yuv420_to_rgb
-    from CommonLib.sequence_list import read_sequence_list
-    from CommonLib.video_io import YuvPicture
+    from Utilities.colour import yuv420_to_rgb
+    from Utilities.sequence_list import read_sequence_list
+    from Utilities.video_io import YuvPicture
     from TrainingLib.device_sampler import DevicePairSampler, yuv420_to_rgb_torch
     from TrainingLib.training_data import PairSampler, prepare_clips
     seqs = read_sequence_list(seq_list, "train")
@@ -201,7 +201,7 @@ def test_kept_streams_rebuild_the_cache_and_a_damaged_one_is_an_error(seq_list, 
     import glob
 
     import numpy as np
-    from CommonLib.sequence_list import read_sequence_list
+    from Utilities.sequence_list import read_sequence_list
     from TrainingLib.training_data import prepare_clips
     seqs = read_sequence_list(seq_list, "train")[:1]
     streams = str(tmp_path / "streams")
@@ -222,9 +222,9 @@ def test_cached_keypoints_are_the_detector_on_the_decoded_pictures(seq_list, tmp
     """FreezeDetector: derived keypoints are the detector's on the decoded pictures, sent ones on the source."""
     import numpy as np
     import torch
-    from CommonLib.network_config import tiny_config
+    from CommonLib.generation.network_config import tiny_config
     from CommonLib.network.hdac_hf import HdacHfModel
-    from CommonLib.sequence_list import read_sequence_list
+    from Utilities.sequence_list import read_sequence_list
     from TrainingLib.keypoint_cache import KeypointCache
     from TrainingLib.training_data import prepare_clips
     seqs = read_sequence_list(seq_list, "train")[:1]
@@ -242,10 +242,8 @@ def test_cached_keypoints_are_the_detector_on_the_decoded_pictures(seq_list, tmp
 
 
 def test_training_curve_tool(tmp_path):
-    """tools.training_curve renders a run's curve.json as a table (and a plot) with the gains it holds."""
-    import sys
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    from tools import training_curve
+    """tools.studies.training_curve renders a run's curve.json as a table (and a plot) with the gains it holds."""
+    from tools.studies import training_curve
     run = tmp_path / "runs" / "r1"
     run.mkdir(parents=True)
     val = lambda g: {"50/37": {"gen_psnr_y": 30 + g, "base_psnr_y": 30.0, "gain_psnr_y": g, "gen_ms_ssim": 0.93,

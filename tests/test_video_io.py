@@ -3,8 +3,8 @@ import os
 import numpy as np
 import pytest
 
-from CommonLib.errors import InputError
-from CommonLib.video_io import VideoReader, VideoWriter, YuvPicture
+from Utilities.errors import InputError
+from Utilities.video_io import VideoReader, VideoWriter, YuvPicture
 
 
 def _pics(n, w=32, h=16, seed=0):

@@ -36,7 +36,7 @@ MAX_DECODED_PICTURES = 6
 
 
 def _gfv(syntax: str):
-    from CommonLib.keypoint_coding import GfvState
+    from CommonLib.syntax.keypoint_coding import GfvState
 
     def one(data: bytes) -> None:
         # input = n, then one payload (n = 0) or two (the first n bytes, the rest) through one state: the
@@ -51,10 +51,10 @@ def _gfv(syntax: str):
 
 
 def _access_units(data: bytes) -> None:
-    from CommonLib.access_unit_sei import parse_access_unit_sei
-    from CommonLib.access_units import split_access_units
-    from CommonLib.bit_accounting import picture_bits
-    from CommonLib.keypoint_coding import GfvState
+    from CommonLib.syntax.access_unit_sei import parse_access_unit_sei
+    from CommonLib.syntax.access_units import split_access_units
+    from CommonLib.syntax.bit_accounting import picture_bits
+    from CommonLib.syntax.keypoint_coding import GfvState
     aus = _expected(split_access_units, data, "hevc")
     if aus is None:
         return
@@ -65,8 +65,8 @@ def _access_units(data: bytes) -> None:
 
 
 def _slice_qp(data: bytes) -> None:
-    from CommonLib.access_units import split_access_units
-    from CommonLib.hevc_slice_qp import SliceQpParser
+    from CommonLib.syntax.access_units import split_access_units
+    from CommonLib.syntax.hevc_slice_qp import SliceQpParser
     aus = _expected(split_access_units, data, "hevc")
     if aus is None:
         return
@@ -103,7 +103,7 @@ TARGETS = {"gfv_sei_vtm": lambda: _gfv("vtm"), "gfv_sei_hm18": lambda: _gfv("hm1
 
 def _expected(fn, *args):
     """Call ``fn``; the project's own errors are the expected outcome of bad input, anything else escapes."""
-    from CommonLib.errors import HdacError
+    from Utilities.errors import HdacError
     try:
         return fn(*args)
     except HdacError:
@@ -116,9 +116,9 @@ def make_corpus() -> dict:
     a conformance model, short streams for the decoder. Returns files written per target."""
     import yaml
 
-    from CommonLib.access_units import split_access_units
-    from CommonLib.sei_message import GENERATIVE_FACE_VIDEO, parse_sei_nal_unit
-    from CommonLib import nal_unit as nu
+    from CommonLib.syntax.access_units import split_access_units
+    from CommonLib.syntax.sei_message import GENERATIVE_FACE_VIDEO, parse_sei_nal_unit
+    from CommonLib.syntax import nal_unit as nu
     streams = yaml.safe_load(open(os.path.join(CONFORMANCE, "streams.yaml")))
     written = {t: 0 for t in TARGETS}
 
@@ -193,11 +193,11 @@ def main(argv=None) -> int:
     import numpy  # noqa: F401  (imported first: only the project's own modules are instrumented)
     import torch  # noqa: F401
     with atheris.instrument_imports(include=["CommonLib", "DecoderLib"]):
-        import CommonLib.access_unit_sei, CommonLib.access_units, CommonLib.bit_accounting  # noqa: E401,F401
-        import CommonLib.hevc_slice_qp, CommonLib.keypoint_coding, CommonLib.gfv_sei  # noqa: E401,F401
-        import CommonLib.sei_message, CommonLib.nal_unit, CommonLib.bit_io  # noqa: E401,F401
-        import CommonLib.fixed_point.int_model_file, CommonLib.picture_hash_sei  # noqa: E401,F401
-        import DecoderLib.decoder, CommonLib.picture_reconstruction  # noqa: E401,F401
+        import CommonLib.syntax.access_unit_sei, CommonLib.syntax.access_units, CommonLib.syntax.bit_accounting  # noqa: E401,F401
+        import CommonLib.syntax.hevc_slice_qp, CommonLib.syntax.keypoint_coding, CommonLib.syntax.gfv_sei  # noqa: E401,F401
+        import CommonLib.syntax.sei_message, CommonLib.syntax.nal_unit, CommonLib.syntax.bit_io  # noqa: E401,F401
+        import CommonLib.fixed_point.int_model_file, CommonLib.syntax.picture_hash_sei  # noqa: E401,F401
+        import DecoderLib.decoder, CommonLib.generation.picture_reconstruction  # noqa: E401,F401
     one = TARGETS[a.target]()
     work = a.Corpus or tempfile.mkdtemp(prefix=f"fuzz_{a.target}_")
     seeds = os.path.join(CORPUS, a.target)

@@ -15,15 +15,16 @@ from __future__ import annotations
 import os
 import sys
 
-from CommonLib.app_config import Option, flag, int_list, resolve_resource
-from CommonLib.app_main import run_app
+from Utilities.app_config import Option, flag, int_list, resolve_resource
+from Utilities.app_main import run_app
+from Utilities.common_options import THREADS, sequence_list_option
 
 OPTIONS = [
     Option("InputModel", str, "", "float model file (.safetensors), or an integer model (.hfim) to copy with a new "
            "ResidualScale table / ModelName", short="m"),
     Option("OutputModel", str, "", "integer model file to write (.hfim)", short="o"),
     Option("ModelName", str, "", "name stored in the integer model (empty = the float model's name)"),
-    Option("SequenceList", str, "../shared/sequences/sequences.yaml", "YAML list of sequences (split 'train' used)"),
+    sequence_list_option("train"),
     Option("CalibrationSequences", str, "", "comma-separated clip names (empty = every training clip)"),
     Option("CalibrationPictures", int, 4, "target pictures per clip"),
     Option("BaseLayerQPs", str, "44,50", "base-layer QPs of the calibration samples"),
@@ -36,7 +37,7 @@ OPTIONS = [
     Option("Margin", float, 1.25, "activation head-room factor over the calibrated maximum"),
     flag("KeypointDetector", 0, "convert the keypoint detector too: the integer keypoint detector with which "
          "decoders derive keypoints (EncoderApp KeypointTransmission never / rd)"),
-    Option("Threads", int, 0, "torch threads (0 = default)"),
+    THREADS,
     Option("ResidualScaleQPs", str, "", "base-layer QPs at which the ResidualScale table is fitted (empty = no table)"),
     Option("ResidualScaleSequences", str, "", "comma-separated training clips of the fit (empty = every training clip)"),
     Option("ResidualScaleFrames", int, 60, "pictures coded per clip in the fit"),
@@ -49,8 +50,8 @@ OPTIONS = [
 
 
 def _training_clips(cfg, names_text: str, option: str):
-    from CommonLib.errors import ConfigError
-    from CommonLib.sequence_list import read_sequence_list
+    from Utilities.errors import ConfigError
+    from Utilities.sequence_list import read_sequence_list
     seqs = read_sequence_list(resolve_resource(cfg.SequenceList), "train")
     names = [s for s in names_text.split(",") if s]
     if names:
@@ -68,7 +69,7 @@ def main(argv=None) -> int:
 def run(cfg) -> int:
     import torch
 
-    from CommonLib.errors import ConfigError
+    from Utilities.errors import ConfigError
     from CommonLib.fixed_point.int_model_file import (IntegerModelFile, is_integer_model_file, rewrite_integer_model,
                                                       write_integer_model)
     from CommonLib.network.model_file import load_model
@@ -144,7 +145,7 @@ def run(cfg) -> int:
 
 def _table_from(path: str):
     """The ResidualScale table and fit record of another integer model (ResidualScaleFrom)."""
-    from CommonLib.errors import ConfigError
+    from Utilities.errors import ConfigError
     from CommonLib.fixed_point.int_model_file import IntegerModelFile, is_integer_model_file
     path = resolve_resource(path)
     if not is_integer_model_file(path):

@@ -10,10 +10,11 @@ import csv
 import sys
 import time
 
-from CommonLib.app_config import Option, flag
-from CommonLib.app_main import TraceFile, run_app
-from CommonLib.errors import InputError
-from CommonLib.gfv_sei import GFV_SYNTAX_VERSIONS
+from Utilities.app_config import Option, flag
+from Utilities.app_main import TraceFile, run_app
+from Utilities.errors import InputError
+from CommonLib.syntax.options import BASE_LAYER_CODEC, GFV_SEI_SYNTAX
+from Utilities.common_options import THREADS
 
 OPTIONS = [
     Option("BitstreamFile", str, "", "input bitstream", "b"),
@@ -26,13 +27,12 @@ OPTIONS = [
     flag("FloatInference", 0, "generate with the float network the integer model was converted from "
          "(non-normative; generated pictures are then not checked against their MD5 SEI)"),
     Option("FloatModelFile", str, "", "float model file for FloatInference (empty = the shipped one)"),
-    Option("BaseLayerCodec", str, "hevc", "hevc or vvc", choices=("hevc", "vvc")),
-    Option("GfvSeiSyntax", str, "vtm", "GFV SEI syntax version: vtm (VTM 23.13, JVET-AM0334) or hm18 (HM 18.0)",
-           choices=GFV_SYNTAX_VERSIONS),
+    BASE_LAYER_CODEC,
+    GFV_SEI_SYNTAX,
     flag("ParseOnly", 0, "parse and trace the syntax only (any GFV SEI messages, e.g. of other encoders); "
          "no pictures"),
     Option("OutputFrameRate", float, 0.0, "frame rate written to .y4m headers (0 = 25)", "fr"),
-    Option("Threads", int, 0, "torch threads (0 = default)"),
+    THREADS,
     flag("Verbose", 1, "one line per picture"),
 ]
 
@@ -61,7 +61,7 @@ class _Outputs:
         self.cfg, self.writers, self.opl = cfg, {}, None
 
     def picture(self, pic) -> None:
-        from CommonLib.video_io import VideoWriter
+        from Utilities.video_io import VideoWriter
         cfg, w = self.cfg, self.writers
         h, wd = pic.out.rgb.shape[1:]
         rate = cfg.OutputFrameRate or 25
@@ -79,7 +79,7 @@ class _Outputs:
                                *[d.hex() for d in pic.md5], pic.md5_check])
 
     def open_opl(self):
-        from CommonLib.files import OutputFile
+        from Utilities.files import OutputFile
         if self.cfg.OplFile:
             self.opl_file = OutputFile(self.cfg.OplFile, "w", "output picture log", newline="")
             self.opl = csv.writer(self.opl_file)
@@ -95,8 +95,8 @@ class _Outputs:
 def run(cfg) -> int:
     import torch
 
-    from CommonLib.bit_accounting import PictureBits
-    from CommonLib.picture_log import picture_line
+    from CommonLib.syntax.bit_accounting import PictureBits
+    from CommonLib.generation.picture_log import picture_line
     from DecoderLib.decoder import MD5_ERROR, DecodingStopped, HdacHfDecoder, read_bitstream
 
     if not cfg.BitstreamFile:

@@ -1,4 +1,5 @@
-"""DecoderLib: access-unit parsing, SEI handling and the picture generation process.
+"""DecoderLib: the decoder as a generator of pictures (bitstream -> access units -> base-layer pictures and
+GFV SEI -> output pictures, with MD5 verdicts) and the syntax-only parse mode.
 
-Never imports EncoderLib or TrainerApp.
+Imports CommonLib and Utilities only: never EncoderLib, TrainingLib, EvalLib or an app.
 """

@@ -22,17 +22,17 @@ import os
 from collections import deque
 from dataclasses import dataclass, field
 
-from CommonLib import nal_unit as nu
-from CommonLib.access_unit_sei import gfv_syntax_trace, parse_access_unit_sei
-from CommonLib.bit_io import trace_line
-from CommonLib.bit_accounting import PictureBits, picture_bits
-from CommonLib.access_units import split_access_units
-from CommonLib.base_layer_decoder import BaseLayerDecoder
-from CommonLib.errors import BitstreamError, HdacError, InputError
-from CommonLib.hevc_slice_qp import SliceQpParser
-from CommonLib.keypoint_coding import GfvState
-from CommonLib.picture_hash_sei import md5_planes
-from CommonLib.picture_reconstruction import OutputPicture, PictureReconstructor
+from CommonLib.syntax import nal_unit as nu
+from CommonLib.syntax.access_unit_sei import gfv_syntax_trace, parse_access_unit_sei
+from CommonLib.syntax.bit_io import trace_line
+from CommonLib.syntax.bit_accounting import PictureBits, picture_bits
+from CommonLib.syntax.access_units import split_access_units
+from CommonLib.generation.base_layer_decoder import BaseLayerDecoder
+from Utilities.errors import BitstreamError, HdacError, InputError
+from CommonLib.syntax.hevc_slice_qp import SliceQpParser
+from CommonLib.syntax.keypoint_coding import GfvState
+from CommonLib.syntax.picture_hash_sei import md5_planes
+from CommonLib.generation.picture_reconstruction import OutputPicture, PictureReconstructor
 
 __all__ = ["DecodingStopped", "DecodedPicture", "read_bitstream", "HdacHfDecoder", "parse_stream",
            "MD5_OK", "MD5_ERROR"]

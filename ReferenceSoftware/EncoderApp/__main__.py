@@ -8,12 +8,14 @@ import os
 import sys
 import time
 
-from CommonLib.app_config import EXAMPLE_CLIP, Option, flag, resolve_resource
-from CommonLib.app_main import TraceFile, run_app
-from CommonLib.errors import ConfigError, InputError
-from CommonLib.gfv_sei import GFV_SYNTAX_VERSIONS
-from CommonLib.model_registry import DEFAULT_HDAC_HF_MODEL
-from EncoderLib.base_layer_settings import BASE_LAYER_ENCODERS, DEFAULT_X265_PARAMS, DEFAULT_X265_PRESET
+from Utilities.app_config import EXAMPLE_CLIP, Option, flag, resolve_resource
+from Utilities.app_main import TraceFile, run_app
+from Utilities.errors import ConfigError, InputError
+from CommonLib.syntax.options import BASE_LAYER_CODEC, GFV_SEI_SYNTAX
+from Utilities.common_options import THREADS
+from CommonLib.generation.model_registry import DEFAULT_HDAC_HF_MODEL
+from EncoderLib.base_layer_settings import BASE_LAYER_ENCODERS, HM_ENCODER, HM_ENCODER_CFG, X265_PARAMS, X265_PRESET
+from EncoderLib.encoder import KEYPOINT_TRANSMISSIONS
 
 OPTIONS = [
     Option("InputFile", str, EXAMPLE_CLIP, "source video (.yuv 4:2:0, .y4m, .rgb 4:4:4, or any FFmpeg file)", "i"),
@@ -29,13 +31,13 @@ OPTIONS = [
     Option("IntraPeriod", int, 0, "key-picture refresh period in pictures (0 = first picture only)"),
     Option("BaseLayerEncoder", str, "x265", "x265 (built in), hm (HM's TAppEncoder, HmEncoder) or external "
            "(ExternalEncoderCommand)", choices=BASE_LAYER_ENCODERS),
-    Option("BaseLayerCodec", str, "hevc", "hevc or vvc (vvc: BaseLayerEncoder external)", choices=("hevc", "vvc")),
+    BASE_LAYER_CODEC,
     flag("BaseLayerQPCascade", 0, "x265: HM low-delay P QP cascade on the base layer (GOP 8, offsets "
          "5,4,5,4,5,4,5,1 + model offset) instead of constant BaseLayerQP"),
-    Option("X265Preset", str, DEFAULT_X265_PRESET, "x265 preset"),
-    Option("X265Params", str, DEFAULT_X265_PARAMS, "x265 parameters (key=value:key=value)"),
-    Option("HmEncoder", str, "", "HM's TAppEncoder binary (BaseLayerEncoder hm)"),
-    Option("HmEncoderCfg", str, "", "HM cfg file (empty = encoder_lowdelay_P_main.cfg of HmEncoder's installation)"),
+    X265_PRESET,
+    X265_PARAMS,
+    HM_ENCODER,
+    HM_ENCODER_CFG,
     Option("ExternalEncoderCommand", str, "", "external base-layer encoder command, with {input} {output} {width} "
            "{height} {fps} {frames} {qp} {intra_qp} {intra_period}"),
     Option("ModelFile", str, DEFAULT_HDAC_HF_MODEL, "HDAC-HF integer model file (.hfim), named in the bitstream"),
@@ -43,12 +45,11 @@ OPTIONS = [
          "(non-normative; the generated-picture MD5 SEI is then not written)"),
     Option("FloatModelFile", str, "", "float model file for FloatInference (empty = the shipped one the integer "
            "model names)"),
-    Option("GfvSeiSyntax", str, "vtm", "GFV SEI syntax version: vtm (VTM 23.13, JVET-AM0334) or hm18 (HM 18.0's "
-           "decoder parses it)", choices=GFV_SYNTAX_VERSIONS),
+    GFV_SEI_SYNTAX,
     Option("GfvId", int, 0, "gfv_id of every GFV SEI message"),
     Option("KeypointTransmission", str, "always", "always: keypoints in every picture (float detector of the source); "
            "never: fused pictures carry none, the decoder derives them (integer detector of the model); rd: sent "
-           "where they pay for their bits", choices=("always", "never", "rd")),
+           "where they pay for their bits", choices=KEYPOINT_TRANSMISSIONS),
     Option("KeypointLambdaScale", float, 1.0, "KeypointTransmission rd: lambda = this x HM's lambda of the picture's "
            "SliceQpY"),
     Option("KeypointPrecision", int, 8, "P = gfv_coordinate_precision_factor_minus1 + 1 (fractional bits)"),
@@ -60,7 +61,7 @@ OPTIONS = [
     flag("SEIGeneratedPictureHash", 1, "MD5 of each generated picture in a user_data_unregistered SEI"),
     flag("SEIUnknownPayload", 0, "add an SEI message of a reserved payloadType (decoders must skip it)"),
     Option("TraceFile", str, "", "syntax trace ('name  ue(v) : value'): SEI messages and base-layer headers"),
-    Option("Threads", int, 0, "torch threads (0 = default)"),
+    THREADS,
     flag("Progress", 1, "progress bar on stderr"),
     flag("Verbose", 1, "one line per picture"),
 ]
@@ -93,23 +94,23 @@ def run(cfg) -> int:
 
     from tqdm import tqdm
 
-    from CommonLib.files import OutputFile
-    from CommonLib.bit_accounting import PictureBits
-    from CommonLib.picture_log import picture_line, rate_summary
-    from CommonLib.video_io import VideoReader, VideoWriter
+    from Utilities.files import OutputFile
+    from CommonLib.syntax.bit_accounting import PictureBits
+    from CommonLib.generation.picture_log import picture_line, rate_summary
+    from Utilities.video_io import VideoReader, VideoWriter
     from EncoderLib.encoder import EncoderSettings, HdacHfEncoder
     from EncoderLib.encoder_model import open_encoder_model
 
     if cfg.Threads:
         torch.set_num_threads(cfg.Threads)
-    if not 1 <= cfg.KeypointPrecision <= 32:
-        raise ConfigError(f"KeypointPrecision {cfg.KeypointPrecision} is outside 1..32")
     if cfg.IntraPeriod < 0 or cfg.FramesToBeEncoded < 0 or cfg.FrameSkip < 0:
         raise ConfigError("IntraPeriod, FramesToBeEncoded and FrameSkip must not be negative")
-    if cfg.KeypointLambdaScale < 0:
-        raise ConfigError(f"KeypointLambdaScale {cfg.KeypointLambdaScale} is negative")
-    if cfg.GfvId < 0:
-        raise ConfigError("GfvId must not be negative")
+    settings = EncoderSettings(gfv_id=cfg.GfvId, precision=cfg.KeypointPrecision, kps_pred=bool(cfg.KeypointPrediction),
+                               generated_picture_hash=bool(cfg.SEIGeneratedPictureHash),
+                               unknown_sei=bool(cfg.SEIUnknownPayload), fusion=bool(cfg.Fusion),
+                               no_fusion=parse_ranges(cfg.NoFusionPictures), gfv_syntax=cfg.GfvSeiSyntax,
+                               keypoint_transmission=cfg.KeypointTransmission,
+                               keypoint_lambda_scale=cfg.KeypointLambdaScale)
     bl_settings = base_layer_settings(cfg)
     bl_settings.check(cfg.IntraPeriod)
     in_path = resolve_resource(cfg.InputFile)
@@ -123,12 +124,6 @@ def run(cfg) -> int:
     if cfg.FloatInference and cfg.SEIGeneratedPictureHash:
         print("EncoderApp: warning: FloatInference 1: the generated-picture MD5 SEI is not written", file=sys.stderr)
     bl = bl_settings.create(info.width, info.height, rate, cfg.IntraQP, cfg.BaseLayerQP, cfg.IntraPeriod, n_total)
-    settings = EncoderSettings(gfv_id=cfg.GfvId, precision=cfg.KeypointPrecision, kps_pred=bool(cfg.KeypointPrediction),
-                               generated_picture_hash=bool(cfg.SEIGeneratedPictureHash),
-                               unknown_sei=bool(cfg.SEIUnknownPayload), fusion=bool(cfg.Fusion),
-                               no_fusion=parse_ranges(cfg.NoFusionPictures), gfv_syntax=cfg.GfvSeiSyntax,
-                               keypoint_transmission=cfg.KeypointTransmission,
-                               keypoint_lambda_scale=cfg.KeypointLambdaScale)
     print(f"EncoderApp: {in_path} {info.width}x{info.height} {float(rate):.3f} fps, {max(n_total, 0)} pictures; "
           f"IntraQP {cfg.IntraQP}, BaseLayerQP {cfg.BaseLayerQP}, IntraPeriod {cfg.IntraPeriod}; "
           f"base layer {bl_settings.describe()}; GFV SEI syntax {cfg.GfvSeiSyntax}; "

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from CommonLib.errors import ConfigError
-from CommonLib.video_io import YuvPicture
+from Utilities.errors import ConfigError
+from Utilities.video_io import YuvPicture
 
 
 class X265BaseLayerEncoder:

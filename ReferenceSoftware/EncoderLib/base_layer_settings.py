@@ -19,7 +19,8 @@ import os
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 
-from CommonLib.errors import ConfigError
+from Utilities.app_config import Option
+from Utilities.errors import ConfigError
 
 __all__ = ["BASE_LAYER_ENCODERS", "DEFAULT_X265_PRESET", "DEFAULT_X265_PARAMS", "BaseLayerSettings"]
 
@@ -28,6 +29,14 @@ BASE_LAYER_ENCODERS = ("x265", "hm", "external")
 #: test split, BD-rate PSNR-Y +42 % instead of +65 % for preset medium, about 40 pictures/s of 256x256)
 DEFAULT_X265_PRESET = "veryslow"
 DEFAULT_X265_PARAMS = "psy-rd=0:psy-rdoq=0:aq-mode=0"
+
+#: the base-layer options EncoderApp, EvalApp and TrainerApp share (one declaration each)
+X265_PRESET = Option("X265Preset", str, DEFAULT_X265_PRESET, "x265 preset of the x265 base layer")
+X265_PARAMS = Option("X265Params", str, DEFAULT_X265_PARAMS, "x265 parameters of the x265 base layer "
+                     "(key=value:key=value)")
+HM_ENCODER = Option("HmEncoder", str, "", "HM's TAppEncoder binary (HM base layer)")
+HM_ENCODER_CFG = Option("HmEncoderCfg", str, "", "HM cfg file (empty = encoder_lowdelay_P_main.cfg of HmEncoder's "
+                        "installation)")
 @dataclass
 class BaseLayerSettings:
     encoder: str = "x265"

@@ -6,7 +6,7 @@ low-delay P base-layer picture); the access unit's GFV SEI message
 (base-picture message at IRAP pictures, driving message otherwise) in the
 chosen GFV SEI syntax version; the reconstruction by the same process
 DecoderApp runs (decoded base layer -> GFV SEI parsed back ->
-CommonLib.picture_reconstruction); the reconstruction's MD5 in a
+CommonLib.generation.picture_reconstruction); the reconstruction's MD5 in a
 user_data_unregistered SEI; all SEI messages of the picture in one suffix SEI
 NAL unit after the access unit's NAL units (3-byte start code).
 
@@ -29,23 +29,24 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from CommonLib import nal_unit as nu
-from CommonLib.access_unit_sei import (gfv_syntax_trace, parse_access_unit_sei, sei_header_trace,
+from CommonLib.syntax import nal_unit as nu
+from CommonLib.syntax.access_unit_sei import (gfv_syntax_trace, parse_access_unit_sei, sei_header_trace,
                                        skipped_payload_trace)
-from CommonLib.access_units import split_access_units
-from CommonLib.bit_accounting import PictureBits, picture_bits
-from CommonLib.base_layer_decoder import BaseLayerDecoder
-from CommonLib.bit_io import trace_line
-from CommonLib.colour import luma_bt709
-from CommonLib.errors import ConfigError, HdacError
+from CommonLib.syntax.access_units import split_access_units
+from CommonLib.syntax.bit_accounting import PictureBits, picture_bits
+from CommonLib.generation.base_layer_decoder import BaseLayerDecoder
+from CommonLib.syntax.bit_io import trace_line
+from Utilities.colour import luma_bt709
+from Utilities.errors import ConfigError, HdacError
 from CommonLib.fixed_point.arith import rshift
-from CommonLib.hevc_slice_qp import SliceQpParser
-from CommonLib.keypoint_coding import GfvState
-from CommonLib.model_registry import DERIVED_KEYPOINTS_URI_TAG, MODEL_URI_TAG, model_uri
-from CommonLib.picture_hash_sei import md5_planes, write_generated_picture_md5
-from CommonLib.picture_log import PictureKind
-from CommonLib.picture_reconstruction import OutputPicture, PictureReconstructor
-from CommonLib.sei_message import GENERATIVE_FACE_VIDEO, USER_DATA_UNREGISTERED, make_sei_nal_unit
+from CommonLib.fixed_point.int_network import KP_BITS
+from CommonLib.syntax.hevc_slice_qp import SliceQpParser
+from CommonLib.syntax.keypoint_coding import GfvState
+from CommonLib.generation.model_registry import DERIVED_KEYPOINTS_URI_TAG, MODEL_URI_TAG, model_uri
+from CommonLib.syntax.picture_hash_sei import md5_planes, write_generated_picture_md5
+from CommonLib.generation.picture_log import PictureKind
+from CommonLib.generation.picture_reconstruction import OutputPicture, PictureReconstructor
+from CommonLib.syntax.sei_message import GENERATIVE_FACE_VIDEO, USER_DATA_UNREGISTERED, make_sei_nal_unit
 from EncoderLib.encoder_model import EncoderModel
 from EncoderLib.gfv_message_writer import propose_gfv_payload
 from EncoderLib.keypoint_extractor import KeypointExtractor
@@ -53,8 +54,6 @@ from EncoderLib.keypoint_extractor import KeypointExtractor
 #: payloadType used for the "unknown SEI" conformance feature (reserved in HEVC/VSEI).
 UNKNOWN_TEST_PAYLOAD_TYPE = 222
 KEYPOINT_TRANSMISSIONS = ("always", "never", "rd")
-#: 16 fractional bits of the integer detector's keypoints (CommonLib.fixed_point.int_network.KP_BITS)
-DETECTOR_BITS = 16
 
 
 def rd_lambda(qp: int) -> float:
@@ -72,7 +71,7 @@ class EncodedPicture:
     index: int
     is_key: bool
     fusion: bool
-    bits: PictureBits            # base layer / GFV SEI / hash SEI bits of the access unit (CommonLib.bit_accounting)
+    bits: PictureBits            # base layer / GFV SEI / hash SEI bits of the access unit (CommonLib.syntax.bit_accounting)
     out: OutputPicture
     md5: list
     base: object = None          # the decoded base-layer picture (YuvPicture)
@@ -91,18 +90,28 @@ class EncoderSettings:
     unknown_sei: bool = False
     no_fusion: set = field(default_factory=set)
     fusion: bool = True
-    gfv_syntax: str = "vtm"          # GFV SEI syntax version: vtm | hm18 (CommonLib.gfv_sei)
+    gfv_syntax: str = "vtm"          # GFV SEI syntax version: vtm | hm18 (CommonLib.syntax.gfv_sei)
     keypoint_transmission: str = "always"
     keypoint_lambda_scale: float = 1.0     # rd: lambda = scale x HM's lambda
+
+    def __post_init__(self):
+        """The ranges of the settings (EncoderApp's option names in the messages), checked wherever an encoder
+        is configured (EncoderApp, EvalApp's coding points)."""
+        if not 1 <= self.precision <= 32:
+            raise ConfigError(f"KeypointPrecision {self.precision} is outside 1..32")
+        if self.keypoint_lambda_scale < 0:
+            raise ConfigError(f"KeypointLambdaScale {self.keypoint_lambda_scale} is negative")
+        if self.gfv_id < 0:
+            raise ConfigError("GfvId must not be negative")
+        if self.keypoint_transmission not in KEYPOINT_TRANSMISSIONS:
+            raise ConfigError(f"KeypointTransmission '{self.keypoint_transmission}' (choose "
+                              f"{', '.join(KEYPOINT_TRANSMISSIONS)})")
 
 
 class HdacHfEncoder:
     def __init__(self, settings: EncoderSettings, base_encoder, model: EncoderModel, codec: str = "hevc",
                  trace=None, log=None, float_inference: bool = False, float_model_file: str = ""):
         """``float_inference``: reconstruct with the float network (non-normative; no generated-picture MD5)."""
-        if settings.keypoint_transmission not in KEYPOINT_TRANSMISSIONS:
-            raise ConfigError(f"KeypointTransmission '{settings.keypoint_transmission}' (choose "
-                              f"{', '.join(KEYPOINT_TRANSMISSIONS)})")
         self.s = settings
         self.bl_enc = base_encoder
         self.codec = codec
@@ -111,8 +120,7 @@ class HdacHfEncoder:
         self.extractor = None if self.derived else KeypointExtractor(model.kp_detector, settings.precision)
         self.detector = None
         if self.derived:
-            from CommonLib.fixed_point.int_model_file import IntegerModelFile
-            self.detector = IntegerModelFile(model.path).network()
+            self.detector = model.file.network()
             if not self.detector.has_detector:
                 raise ConfigError(f"KeypointTransmission {settings.keypoint_transmission} needs an integer model "
                                   f"with a keypoint detector; {model.path} has none (ConverterApp KeypointDetector 1)")
@@ -120,7 +128,7 @@ class HdacHfEncoder:
         self.dec_state = GfvState(settings.gfv_syntax)
         self.bl_dec = BaseLayerDecoder(codec)
         self.qp_parser = SliceQpParser(trace) if codec == nu.HEVC else None
-        self.reconstructor = PictureReconstructor(model.path, log, float_inference, float_model_file)
+        self.reconstructor = PictureReconstructor(model.path, log, float_inference, float_model_file, model.file)
         if float_inference:
             self.s.generated_picture_hash = False
         self.uri = model_uri(model.name, model.sha256)
@@ -134,8 +142,8 @@ class HdacHfEncoder:
     def _detect(self, rgb: np.ndarray) -> np.ndarray:
         """The integer detector's keypoints of a picture with ``precision`` fractional bits (RShift)."""
         kp = self.detector.detect(rgb)
-        return rshift(kp, DETECTOR_BITS - self.s.precision).numpy() if self.s.precision < DETECTOR_BITS else \
-            (kp << (self.s.precision - DETECTOR_BITS)).numpy()
+        return rshift(kp, KP_BITS - self.s.precision).numpy() if self.s.precision < KP_BITS else \
+            (kp << (self.s.precision - KP_BITS)).numpy()
 
     def encode_picture(self, pic) -> list[tuple[bytes, EncodedPicture]]:
         """Encode one source picture; returns the finished (bytes, info) of zero or more pictures."""

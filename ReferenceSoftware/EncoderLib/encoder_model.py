@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from CommonLib.errors import ConfigError, ModelError
+from Utilities.errors import ConfigError, ModelError
 from CommonLib.fixed_point.int_model_file import IntegerModelFile, is_integer_model_file
 from CommonLib.network.keypoint_detector import KeypointDetector
 
@@ -24,6 +24,7 @@ class EncoderModel:
     sha256: str
     name: str
     source_model_sha256: str
+    file: IntegerModelFile          # the model file, read once: the encoder's detector and reconstruction use it
 
 
 def keypoint_detector(imf: IntegerModelFile) -> KeypointDetector:
@@ -43,4 +44,4 @@ def open_encoder_model(path: str) -> EncoderModel:
         raise ConfigError(f"model file '{path}' is not an integer model (.hfim); bitstreams name integer models "
                           "(convert a float model with python -m ConverterApp)")
     imf = IntegerModelFile(path)
-    return EncoderModel(keypoint_detector(imf), path, imf.sha256, imf.model_name, imf.source_model_sha256)
+    return EncoderModel(keypoint_detector(imf), path, imf.sha256, imf.model_name, imf.source_model_sha256, imf)

@@ -1,7 +1,7 @@
 """Building the GFV SEI message of each picture (encoder side; doc/bitstream_syntax.md clause 4.3).
 
 The message is built from the quantised keypoints and the committed state of
-its gfv_id (CommonLib.keypoint_coding.GfvState), then applied to that state
+its gfv_id (CommonLib.syntax.keypoint_coding.GfvState), then applied to that state
 with the decoder's own :meth:`GfvState.decode_message`, so the encoder's
 state is the decoder's by construction.
 
@@ -22,9 +22,9 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 
-from CommonLib.errors import BitstreamError, InputError
-from CommonLib.gfv_sei import MAX_NUM_KPS_MINUS1, MAX_Z_MAX_VALUE_MINUS1, GfvSei, KpsParams
-from CommonLib.keypoint_coding import GfvState, check_precision
+from Utilities.errors import BitstreamError, InputError
+from CommonLib.syntax.gfv_sei import MAX_NUM_KPS_MINUS1, MAX_Z_MAX_VALUE_MINUS1, GfvSei, KpsParams
+from CommonLib.syntax.keypoint_coding import GfvState, check_precision
 
 __all__ = ["build_gfv_message", "encode_gfv_payload", "propose_gfv_payload", "GfvProposal"]
 

@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Callable, Optional
 
-from CommonLib.access_units import split_access_units
-from CommonLib.errors import BitstreamError, ConfigError
-from CommonLib.files import sha256_file
+from CommonLib.syntax.access_units import split_access_units
+from Utilities.errors import BitstreamError, ConfigError
+from Utilities.files import sha256_file
 
 __all__ = ["JvetEncoder", "JVET_CODECS", "check_binary", "check_cfg_file", "default_cfg", "jvet_encoder"]
 
@@ -182,7 +182,7 @@ class JvetEncoder:
         if len(aus) != frames:
             raise BitstreamError(f"{self.codec_name} encoder '{name}' coded {len(aus)} pictures, {frames} were given")
         if cached and not recon:
-            from CommonLib.files import write_bytes
+            from Utilities.files import write_bytes
             os.makedirs(self.cache_dir, exist_ok=True)
             write_bytes(cached, data, "cached base-layer stream")
         return data

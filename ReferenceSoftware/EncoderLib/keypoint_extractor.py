@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from CommonLib.keypoint_coding import quantise_keypoints
+from CommonLib.syntax.keypoint_coding import quantise_keypoints
 from CommonLib.network.keypoint_detector import KeypointDetector
 
 

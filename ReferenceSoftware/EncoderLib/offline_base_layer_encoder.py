@@ -25,8 +25,8 @@ import subprocess
 import tempfile
 from fractions import Fraction
 
-from CommonLib.access_units import split_access_units
-from CommonLib.errors import BitstreamError, ConfigError
+from CommonLib.syntax.access_units import split_access_units
+from Utilities.errors import BitstreamError, ConfigError
 from EncoderLib.jvet_encoder import JvetEncoder
 
 __all__ = ["OfflineBaseLayerEncoder", "JvetBaseLayerEncoder", "ExternalBaseLayerEncoder"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from CommonLib.video_io import VideoReader
+from Utilities.video_io import VideoReader
 from EncoderLib.base_layer_settings import BaseLayerSettings
 from EncoderLib.encoder import EncoderSettings, HdacHfEncoder
 from EncoderLib.encoder_model import EncoderModel

@@ -1,1 +1,1 @@
-"""EvalApp: common test conditions, metrics, Bjontegaard deltas and reports."""
+"""EvalApp: the command line of the evaluation (EvalLib holds what it runs)."""

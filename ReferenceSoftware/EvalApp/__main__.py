@@ -11,13 +11,14 @@ from __future__ import annotations
 import os
 import sys
 
-from CommonLib.app_config import Option, flag, int_list, resolve_resource
-from CommonLib.app_main import run_app
-from CommonLib.model_registry import DEFAULT_HDAC_HF_MODEL, DEFAULT_HDAC_PLUS_MODEL
-from EncoderLib.base_layer_settings import DEFAULT_X265_PARAMS, DEFAULT_X265_PRESET
+from Utilities.app_config import Option, flag, int_list, resolve_resource
+from Utilities.app_main import run_app
+from CommonLib.generation.model_registry import DEFAULT_HDAC_HF_MODEL, DEFAULT_HDAC_PLUS_MODEL
+from EncoderLib.base_layer_settings import HM_ENCODER, HM_ENCODER_CFG, X265_PARAMS, X265_PRESET
+from Utilities.common_options import sequence_list_option
 
 COMMON_OPTIONS = [
-    Option("SequenceList", str, "../shared/sequences/sequences.yaml", "YAML sequence list (split 'test' is used)"),
+    sequence_list_option("test"),
     Option("Sequences", str, "", "comma-separated sequence names (empty = all test sequences)"),
     Option("Frames", int, 250, "pictures per sequence (at most)"),
     Option("HdacHfModel", str, DEFAULT_HDAC_HF_MODEL, "HDAC-HF integer model"),
@@ -27,10 +28,10 @@ COMMON_OPTIONS = [
     Option("BaseLayerEncoders", str, "x265", "base layers of the HDAC-HF / HDAC+ points: x265, hm"),
     Option("HdacPlusBaseLayerEncoders", str, "", "base layers of the HDAC+ points (a subset of BaseLayerEncoders; "
            "empty = all of them)"),
-    Option("X265Preset", str, DEFAULT_X265_PRESET, "x265 preset of the x265 base layer"),
-    Option("X265Params", str, DEFAULT_X265_PARAMS, "x265 parameters of the x265 base layer"),
-    Option("HmEncoder", str, "", "HM's TAppEncoder (HM base layer and HM anchor)"),
-    Option("HmEncoderCfg", str, "", "HM cfg (empty = encoder_lowdelay_P_main.cfg of HmEncoder's installation)"),
+    X265_PRESET,
+    X265_PARAMS,
+    HM_ENCODER,
+    HM_ENCODER_CFG,
     Option("Configs", str, "HDAC-HF,HDAC+,Animation-only", "test configurations: HDAC-HF, HDAC+, Animation-only "
            "(gates: the first two)"),
     Option("KeypointTransmissions", str, "always", "HDAC-HF's keypoint transmission modes: always, never, rd "
@@ -40,9 +41,7 @@ COMMON_OPTIONS = [
     flag("Progress", 1, "progress bar"),
 ]
 
-GATES_OPTIONS = COMMON_OPTIONS + [
-    Option("Metrics", str, "psnr_y,ms_ssim_y", "metrics of the generated pictures"),
-]
+GATES_OPTIONS = COMMON_OPTIONS
 
 CTC_OPTIONS = COMMON_OPTIONS + [
     Option("AnimationIntraQPs", str, "22,27,32,37", "animation-only rate points (key-picture QPs)"),
@@ -77,11 +76,11 @@ QUICK = {"Sequences": "ctc01_lp_d6,ctc04_hdtf_aoc", "Frames": 16, "BaseLayerQPs"
 
 
 def ctc_options(values: dict, metrics: list[str], configs: list[str], anchors: list[str]) -> dict:
-    """The run description of EvalApp.ctc from the cfg values (every check that needs no picture)."""
-    from CommonLib.errors import ConfigError
+    """The run description of EvalLib.ctc from the cfg values (every check that needs no picture)."""
+    from Utilities.errors import ConfigError
     from EncoderLib.base_layer_settings import BaseLayerSettings
     from EncoderLib.jvet_encoder import jvet_encoder
-    from EvalApp.anchor import JVET_ANCHORS
+    from EvalLib.anchor import JVET_ANCHORS
     for name in ("HdacHfModel", "HdacPlusModel"):
         if not os.path.isfile(resolve_resource(values[name])):
             raise ConfigError(f"{name} '{values[name]}' does not exist")
@@ -116,9 +115,11 @@ def ctc_options(values: dict, metrics: list[str], configs: list[str], anchors: l
                           f"BaseLayerEncoders '{values['BaseLayerEncoders']}'")
     plus_base_layers = [BASE_LAYER_LABELS[b] for b in plus] or list(base_layers)
     modes = [m for m in values.get("KeypointTransmissions", "always").split(",") if m]
-    bad = [m for m in modes if m not in ("always", "never", "rd")]
+    from EncoderLib.encoder import KEYPOINT_TRANSMISSIONS
+    bad = [m for m in modes if m not in KEYPOINT_TRANSMISSIONS]
     if bad or not modes:
-        raise ConfigError(f"KeypointTransmissions '{values.get('KeypointTransmissions')}': choose from always, never, rd")
+        raise ConfigError(f"KeypointTransmissions '{values.get('KeypointTransmissions')}': choose from "
+                          f"{', '.join(KEYPOINT_TRANSMISSIONS)}")
     return dict(base_qps=base_qps, intra_qps=intra_qps, base_layers=base_layers, animation_base_layer=x265,
                 keypoint_transmissions=modes, plus_base_layers=plus_base_layers,
                 animation_intra_qps=int_list("AnimationIntraQPs", values.get("AnimationIntraQPs", "22"),
@@ -130,20 +131,20 @@ def ctc_options(values: dict, metrics: list[str], configs: list[str], anchors: l
 
 
 def _sequences(values):
-    from CommonLib.sequence_list import read_sequence_list
+    from Utilities.sequence_list import read_sequence_list
     names = [n for n in values["Sequences"].split(",") if n]
     return read_sequence_list(resolve_resource(values["SequenceList"]), "test", names)
 
 
 def run_gates_cmd(cfg) -> int:
-    from CommonLib.files import write_text
-    from EvalApp.ctc import run_ctc
-    from EvalApp.gates import gates_table
+    from Utilities.files import write_text
+    from EvalLib.ctc import run_ctc
+    from EvalLib.gates import GATE_METRICS, gates_table
     values = cfg.as_dict()
-    metrics = [m for m in cfg.Metrics.split(",") if m]
+    metrics = list(GATE_METRICS)
     configs = [c for c in cfg.Configs.split(",") if c in ("HDAC-HF", "HDAC+")]
     if not configs:
-        from CommonLib.errors import ConfigError
+        from Utilities.errors import ConfigError
         raise ConfigError(f"Configs '{cfg.Configs}': gates measure HDAC-HF and / or HDAC+")
     opts = ctc_options(values, metrics, configs, [])
     results = run_ctc(_sequences(values), opts, bool(cfg.Progress))
@@ -157,10 +158,10 @@ def run_ctc_cmd(cfg) -> int:
     import datetime
     import subprocess
 
-    from CommonLib.errors import ConfigError
-    from EvalApp.anchor import ANCHORS
-    from EvalApp.ctc import METRICS, metric_functions, run_ctc
-    from EvalApp.report import write_report
+    from Utilities.errors import ConfigError
+    from EvalLib.anchor import ANCHORS
+    from EvalLib.ctc import METRICS, metric_functions, run_ctc
+    from EvalLib.report import write_report
     values = cfg.as_dict()
     if values["ListJobs"] and values["Point"]:
         raise ConfigError("give ListJobs or Point, not both")
@@ -188,7 +189,7 @@ def run_ctc_cmd(cfg) -> int:
     if values["ListJobs"]:
         return list_jobs(values, seqs, opts)
     if values["Point"]:
-        from EvalApp.ctc import run_one
+        from EvalLib.ctc import run_one
         res, computed = run_one(seqs, opts, values["Point"])
         print(f"EvalApp: point {values['Point']} {'computed' if computed else 'was already stored'}")
         return 0
@@ -220,8 +221,8 @@ def list_jobs(values: dict, seqs, opts) -> int:
 
     import yaml
 
-    from CommonLib.files import write_text
-    from EvalApp.ctc import missing_points, point_id
+    from Utilities.files import write_text
+    from EvalLib.ctc import missing_points, point_id
     out_dir = os.path.abspath(values["OutputDir"])
     job_values = {k: v for k, v in values.items() if k not in ("ListJobs", "Point", "Quick")}
     job_values.update(OutputDir=out_dir, Progress=0, MeasureSpeed=0)
@@ -304,8 +305,8 @@ def measure_speed(hm_encoder: str = "") -> dict:
 
 def run_bdrate_cmd(argv) -> int:
     """python -m EvalApp bdrate ANCHOR.csv TEST.csv [--metric psnr_y] [--method pchip]"""
-    from CommonLib.errors import ConfigError, HdacError
-    from EvalApp.bd_rate import METHODS, bd_metric, bd_rate, overlap_fraction
+    from Utilities.errors import ConfigError, HdacError
+    from EvalLib.bd_rate import METHODS, bd_metric, bd_rate, overlap_fraction
     try:
         pos = [a for a in argv if not a.startswith("--")]
         opts = dict(zip(argv[::1], argv[1::1]))
@@ -339,7 +340,7 @@ def run_bdrate_cmd(argv) -> int:
 
 def _read_rd_csv(path, metric):
     import csv
-    from CommonLib.errors import ConfigError, InputError
+    from Utilities.errors import ConfigError, InputError
     if not os.path.isfile(path):
         raise InputError(f"file '{path}' does not exist")
     with open(path, newline="") as f:

@@ -4,9 +4,10 @@ from __future__ import annotations
 import os
 import sys
 
-from CommonLib.app_config import Option, flag, int_list, resolve_resource
-from CommonLib.app_main import run_app
-from EncoderLib.base_layer_settings import DEFAULT_X265_PARAMS, DEFAULT_X265_PRESET
+from Utilities.app_config import Option, flag, int_list, resolve_resource
+from Utilities.app_main import run_app
+from EncoderLib.base_layer_settings import X265_PARAMS, X265_PRESET
+from Utilities.common_options import THREADS, sequence_list_option
 
 OPTIONS = [
     Option("NetworkConfig", str, "small", "architecture preset", choices=("small", "paper", "tiny")),
@@ -19,7 +20,7 @@ OPTIONS = [
     flag("DenseMotionBase", 0, "the down-sampled base-layer picture is an input of the dense motion network "
          "(dense_motion.base_input; an InitModel without it is widened with zero weights)"),
     flag("HfL2Norm", 0, "L2-normalise channels after each HF addition (public code variant)"),
-    Option("SequenceList", str, "../shared/sequences/sequences.yaml", "YAML list of sequences (split 'train' is used)"),
+    sequence_list_option("train"),
     Option("ValidationSequences", str, "train_vr_face5,train_hdtf_radio10",
            "comma-separated training clips held out for validation"),
     Option("CacheDir", str, "work/train_cache", "cache of source / decoded base-layer pictures"),
@@ -30,8 +31,8 @@ OPTIONS = [
            "points); when set, BaseLayerQPs and IntraQP are not used"),
     Option("StreamDir", str, "", "folder of the training clips' base-layer bitstreams: kept there when encoded, "
            "decoded from there when present (empty = not kept)"),
-    Option("X265Preset", str, DEFAULT_X265_PRESET, "x265 preset of the training base layers (EncoderApp's default)"),
-    Option("X265Params", str, DEFAULT_X265_PARAMS, "x265 parameters of the training base layers"),
+    X265_PRESET,
+    X265_PARAMS,
     Option("MaxFramesPerClip", int, 250, "pictures used per clip"),
     Option("Steps", int, 4000, "total optimisation steps"),
     Option("CropSize", int, 0, "train on random crops of this size (a multiple of 64; 0 = whole pictures); "
@@ -59,7 +60,7 @@ OPTIONS = [
     Option("WeightGan", float, 0.0, "LSGAN + feature-matching weight (0 = off; multi-scale patch discriminator)"),
     Option("VggWeights", str, "", "local VGG19 state dict (torchvision names) for the perceptual loss; empty = off"),
     Option("Device", str, "cpu", "cpu or cuda", choices=("cpu", "cuda")),
-    Option("Threads", int, 0, "torch threads (0 = default)"),
+    THREADS,
     flag("DataOnDevice", 0, "keep the training pictures on the Device and assemble batches there (GPU training; "
          "same samples as on the CPU)"),
     Option("PrepareJobs", int, 1, "processes that encode the training clips' base layers (first run only)"),
@@ -85,10 +86,10 @@ def main(argv=None) -> int:
 def run(cfg) -> int:
     import torch
 
-    from CommonLib.errors import ConfigError
-    from CommonLib.network_config import preset
+    from Utilities.errors import ConfigError
+    from CommonLib.generation.network_config import preset
     from CommonLib.network.model_file import save_model
-    from CommonLib.sequence_list import read_sequence_list
+    from Utilities.sequence_list import read_sequence_list
     from TrainingLib.trainer import Trainer, validate
     from TrainingLib.training_data import pair_name, parse_qp_pairs, prepare_clips
 
@@ -164,7 +165,7 @@ def run(cfg) -> int:
                         extra={"training_recipe": recipe, "training_steps": trainer.step,
                                "training_samples": samples, "training_seconds": round(trainer.elapsed, 1),
                                "validation": final_val})
-    from CommonLib.files import write_json
+    from Utilities.files import write_json
     write_json(os.path.join(cfg.OutputDir, "training_log.json"), {"stats": stats, "final_validation": final_val,
                "model": out, "sha256": digest, "samples": samples}, "training log")
     log(f"TrainerApp: {trainer.step} steps ({samples} samples), {stats['samples_per_s']:.2f} samples/s this run; "
@@ -197,7 +198,7 @@ def _check_ranks_agree(trainer, log) -> None:
     import hashlib
 
     import torch
-    from CommonLib.errors import HdacError
+    from Utilities.errors import HdacError
     for b in trainer.model.buffers():
         torch.distributed.broadcast(b, 0)
     h = hashlib.sha256()

@@ -3,7 +3,7 @@
 The cached 4:2:0 pictures of every training clip (source and each base-layer
 QP) are copied once to the device as uint8 tensors; each batch is gathered
 there and converted to R'G'B' with the integer colour conversion of
-``CommonLib.colour`` (same coefficients, same rounding, so the pictures are
+``Utilities.colour`` (same coefficients, same rounding, so the pictures are
 bit-identical to ``PairSampler``'s). The draws come from the same numpy
 generator in the same order as ``PairSampler``, so both samplers give the same
 sample sequence for a seed; on a GPU this removes the per-sample CPU work that
@@ -14,12 +14,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from CommonLib.colour import CB_TO_B, CB_TO_G, CR_TO_G, CR_TO_R, ROUND, SHIFT, Y_SCALE
+from Utilities.colour import CB_TO_B, CB_TO_G, CR_TO_G, CR_TO_R, ROUND, SHIFT, Y_SCALE
 from TrainingLib.training_data import ClipCache, PairSampler
 
 
 def upsample_chroma_torch(c: torch.Tensor) -> torch.Tensor:
-    """(B, h, w) integer chroma -> (B, 2h, 2w): ``CommonLib.colour.upsample_chroma`` on tensors."""
+    """(B, h, w) integer chroma -> (B, 2h, 2w): ``Utilities.colour.upsample_chroma`` on tensors."""
     p = torch.nn.functional.pad(c[:, None].float(), (1, 1, 1, 1), mode="replicate")[:, 0].to(torch.int32)
     up, dn = 3 * p[:, 1:-1, :] + p[:, :-2, :], 3 * p[:, 1:-1, :] + p[:, 2:, :]
     v = torch.stack([up, dn], 2).flatten(1, 2)
@@ -29,7 +29,7 @@ def upsample_chroma_torch(c: torch.Tensor) -> torch.Tensor:
 
 
 def yuv420_to_rgb_torch(packed: torch.Tensor, width: int, height: int) -> torch.Tensor:
-    """(B, H*3/2, W) uint8 I420 pictures -> (B, 3, H, W) uint8 R'G'B' (``CommonLib.colour.yuv420_to_rgb``)."""
+    """(B, H*3/2, W) uint8 I420 pictures -> (B, 3, H, W) uint8 R'G'B' (``Utilities.colour.yuv420_to_rgb``)."""
     b = packed.shape[0]
     flat = packed.reshape(b, -1)
     ys, cs = width * height, (width // 2) * (height // 2)
@@ -50,7 +50,7 @@ class DevicePairSampler(PairSampler):
     def __init__(self, clips: list[ClipCache], pairs, seed: int, device, flip: bool = True, **kwargs):
         super().__init__(clips, pairs, seed, flip, **kwargs)
         if len({(c.width, c.height) for c in clips}) != 1:
-            from CommonLib.errors import ConfigError
+            from Utilities.errors import ConfigError
             raise ConfigError("DataOnDevice needs training clips of one picture size")
         self.device = torch.device(device)
         # one tensor per clip: index 0 = source, 1 + k = decoded at pairs[k]

@@ -13,7 +13,7 @@ from torch import nn
 
 from CommonLib.network.blocks import make_coordinate_grid
 from CommonLib.network.hf_shuttling import high_pass
-from CommonLib.network.vgg import VGG_CFG, VggFeatures
+from EvalLib.vgg import VGG_CFG, VggFeatures
 
 
 def reconstruction_loss(out, target, lam, w_mse: float = 100.0, w_edge: float = 1.0, scales: int = 4,

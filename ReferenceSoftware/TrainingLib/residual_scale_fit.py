@@ -18,8 +18,8 @@ import math
 
 import numpy as np
 
-from CommonLib.errors import ConfigError
-from CommonLib.residual_scaling import MAX_SCALE, NUM_QPS, RESIDUAL_SCALE_ONE
+from Utilities.errors import ConfigError
+from CommonLib.generation.residual_scaling import MAX_SCALE, NUM_QPS, RESIDUAL_SCALE_ONE
 from EncoderLib.encoder_model import open_encoder_model
 from EncoderLib.sequence_coding import code_sequence
 

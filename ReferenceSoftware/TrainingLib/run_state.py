@@ -1,7 +1,7 @@
 """The state of a training run: small enough to commit, complete enough to continue anywhere.
 
 One safetensors file (``state.safetensors`` in the run's folder; no pickled objects), written whole or
-not at all (``CommonLib.files``), holds:
+not at all (``Utilities.files``), holds:
 
 * ``model.<name>`` (and ``disc.<name>`` with the GAN loss): the trained tensors in float32, BatchNorm statistics included; a frozen keypoint
   detector is not stored (it is the one of the ``InitModel``, named by SHA-256 in the recipe);
@@ -22,8 +22,8 @@ import os
 
 import torch
 
-from CommonLib.errors import ConfigError
-from CommonLib.files import write_bytes
+from Utilities.errors import ConfigError
+from Utilities.files import write_bytes
 
 STATE_FILE = "state.safetensors"
 FORMAT = "hdac-hf-training-state"

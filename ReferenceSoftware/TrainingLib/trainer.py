@@ -27,9 +27,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from CommonLib.errors import ConfigError
-from CommonLib.files import write_json
-from CommonLib.metrics import ms_ssim_y, psnr_y
+from Utilities.errors import ConfigError
+from Utilities.files import write_json
+from Utilities.metrics import ms_ssim_y, psnr_y
 from CommonLib.network.hdac_hf import HdacHfModel
 from CommonLib.network.model_file import load_model
 from TrainingLib.losses import (PatchDiscriminator, Vgg19Features, equivariance_loss, lsgan_discriminator_loss,
@@ -169,7 +169,7 @@ class Trainer:
 
     def _init_from(self, path: str):
         """Start from the weights of a model file (fine-tuning); the architectures must be equal."""
-        from CommonLib.app_config import resolve_resource
+        from Utilities.app_config import resolve_resource
         model, meta = load_model(resolve_resource(path))
         mine, theirs = self.model.cfg.to_dict(), model.cfg.to_dict()
         sd = model.state_dict()

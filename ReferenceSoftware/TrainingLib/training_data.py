@@ -25,11 +25,11 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from CommonLib.base_layer_decoder import BaseLayerDecoder
-from CommonLib.colour import yuv420_to_rgb
-from CommonLib.errors import InputError
-from CommonLib.files import OutputFile
-from CommonLib.video_io import VideoReader, YuvPicture
+from CommonLib.generation.base_layer_decoder import BaseLayerDecoder
+from Utilities.colour import yuv420_to_rgb
+from Utilities.errors import InputError
+from Utilities.files import OutputFile
+from Utilities.video_io import VideoReader, YuvPicture
 from EncoderLib.base_layer_settings import BaseLayerSettings
 
 QP_LOSS_WEIGHT = {50: 1.1, 48: 1.4, 46: 2.0, 44: 2.8}
@@ -41,7 +41,7 @@ def qp_loss_weight(qp: int) -> float:
 
 def parse_qp_pairs(text: str, option: str = "BaseLayerQPPairs") -> list:
     """'50/37,44/32' -> [(37, 50), (32, 44)] (BaseLayerQP/IntraQP, as the CTC names its points)."""
-    from CommonLib.errors import ConfigError
+    from Utilities.errors import ConfigError
     pairs = []
     for item in (t.strip() for t in text.split(",")):
         if not item:
@@ -96,7 +96,7 @@ def stream_path(stream_dir: str, seq: dict, pair, tag: str) -> str:
 
 
 def _decode_stream(data: bytes, codec: str) -> list:
-    from CommonLib.access_units import split_access_units
+    from CommonLib.syntax.access_units import split_access_units
     dec = BaseLayerDecoder(codec)
     pics = []
     for au in split_access_units(data, codec):

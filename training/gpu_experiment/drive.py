@@ -18,8 +18,7 @@ common = ["-c", "cfg/train.yaml", "--SequenceList", SEQ, "--CacheDir", f"{TMP}/c
           "--NetworkConfig", os.environ.get("NET", "small"), "--Device", os.environ.get("DEV", "cuda"), "--DataOnDevice", "1", "--Threads", "2", "--BatchSize", os.environ.get("BS", "16"),
           "--LearningRate", os.environ.get("LR", "0.0003"), "--Progress", "0", "--Seed", "1"]
 t = time.time()
-sys.path.insert(0, "ReferenceSoftware")
-from CommonLib.sequence_list import read_sequence_list
+from Utilities.sequence_list import read_sequence_list
 from TrainingLib.training_data import prepare_clips
 seqs = read_sequence_list(SEQ, "train")
 prepare_clips(seqs, f"{TMP}/cache", [(27, q) for q in (44, 46, 48, 50)], 100, MAXF, progress=False, jobs=int(os.environ.get("JOBS", "16")))

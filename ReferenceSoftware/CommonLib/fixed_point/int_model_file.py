@@ -14,7 +14,7 @@ float model it was converted from), ``tensors`` (name -> dtype i8/i16/i32/i64/f3
 shape, offset, nbytes), ``layers`` (name -> kind conv/affine/quantiser, q_in,
 q_out, padding, groups), ``constants`` (names of constant tensors),
 ``conversion`` (how it was made) and, optionally, ``residual_scale`` (52
-integers, the ResidualScale table of the decoding process, CommonLib.residual_scaling)
+integers, the ResidualScale table of the decoding process, CommonLib.generation.residual_scaling)
 with ``residual_scale_fit`` (how it was fitted). The file's identity is its SHA-256, which
 the GFV SEI's gfv_uri names.
 
@@ -30,11 +30,11 @@ import struct
 import numpy as np
 import torch
 
-from CommonLib.errors import ModelError
-from CommonLib.files import sha256_bytes, write_bytes
+from Utilities.errors import ModelError
+from Utilities.files import sha256_bytes, write_bytes
 from CommonLib.fixed_point.int_layers import IntAffine, IntConv, IntQuantiser
-from CommonLib.network_config import NetworkConfig
-from CommonLib.residual_scaling import check_table
+from CommonLib.generation.network_config import NetworkConfig
+from CommonLib.generation.residual_scaling import check_table
 
 MAGIC = b"HDACHFIM"
 VERSION = 1

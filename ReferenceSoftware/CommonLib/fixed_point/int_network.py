@@ -18,13 +18,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from CommonLib.errors import ModelError
+from Utilities.errors import ModelError
 from CommonLib.fixed_point import lut
 from CommonLib.fixed_point.arith import div_round, favg_pool2, frshift, fupsample_nearest2, rshift
 from CommonLib.fixed_point.exact_conv import ExactConv2d
 from CommonLib.fixed_point.int_layers import IntAffine, IntConv
 from CommonLib.fixed_point.sampling import COORD_BITS, grid_sample, resize_bilinear
-from CommonLib.network_config import HF_KERNELS, NetworkConfig
+from CommonLib.generation.network_config import HF_KERNELS, NetworkConfig
 
 KP_BITS = 16          # fractional bits of normalised keypoints
 MOTION_BITS = 17      # fractional bits of sparse motions (grid samples)

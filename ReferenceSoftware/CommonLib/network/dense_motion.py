@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from CommonLib.network.blocks import AntiAliasInterpolation2d, Hourglass, make_coordinate_grid
-from CommonLib.network_config import DenseMotionConfig
+from CommonLib.generation.network_config import DenseMotionConfig
 
 
 def keypoint_heatmaps(kp: torch.Tensor, h: int, w: int, variance: float) -> torch.Tensor:

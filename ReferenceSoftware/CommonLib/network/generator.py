@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from CommonLib.network.blocks import DownBlock2d, ResBlock2d, SameBlock2d, UpBlock2d, resize_map, warp
-from CommonLib.network_config import GeneratorConfig
+from CommonLib.generation.network_config import GeneratorConfig
 from CommonLib.network.hf_shuttling import shuttle
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from CommonLib.network_config import NetworkConfig
+from CommonLib.generation.network_config import NetworkConfig
 from CommonLib.network.dense_motion import DenseMotionNetwork
 from CommonLib.network.generator import Generator
 from CommonLib.network.keypoint_detector import KeypointDetector

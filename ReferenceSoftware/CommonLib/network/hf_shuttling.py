@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from CommonLib.network.blocks import resize_map, warp
-from CommonLib.network_config import HF_KERNELS
+from CommonLib.generation.network_config import HF_KERNELS
 
 
 def high_pass(e: torch.Tensor, name: str) -> torch.Tensor:

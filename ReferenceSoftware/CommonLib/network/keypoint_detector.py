@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from CommonLib.network.blocks import AntiAliasInterpolation2d, Hourglass, make_coordinate_grid
-from CommonLib.network_config import KeypointDetectorConfig
+from CommonLib.generation.network_config import KeypointDetectorConfig
 
 
 class KeypointDetector(nn.Module):

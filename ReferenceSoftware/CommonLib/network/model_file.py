@@ -2,7 +2,7 @@
 
 A model file is a safetensors file (no pickled objects are ever loaded) whose
 metadata holds ``format`` = ``hdac-hf-model``, ``format_version``, the
-``network_config`` (JSON, see :mod:`CommonLib.network_config`) and a
+``network_config`` (JSON, see :mod:`CommonLib.generation.network_config`) and a
 ``model_name``. The model's identity is the SHA-256 of the whole file: the
 GFV SEI names it (``gfv_uri``) and the decoder refuses a file whose hash
 differs from the one the bitstream asks for.
@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 import os
 
-from CommonLib.errors import ModelError
-from CommonLib.files import sha256_file, write_bytes
-from CommonLib.network_config import NetworkConfig
+from Utilities.errors import ModelError
+from Utilities.files import sha256_file, write_bytes
+from CommonLib.generation.network_config import NetworkConfig
 from CommonLib.network.hdac_hf import HdacHfModel
 
 FORMAT = "hdac-hf-model"

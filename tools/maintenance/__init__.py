@@ -1,0 +1,1 @@
+"""Maintenance commands: the model index, model renaming, the manual's option tables."""
