@@ -23,5 +23,5 @@ setup(
         "matplotlib>=3.8",
         "bjontegaard==1.3.0",
     ],
-    extras_require={"test": ["pytest>=8", "pytest-benchmark>=4", "hypothesis>=6", "atheris>=2.3"]},
+    extras_require={"test": ["pytest>=8", "pytest-benchmark>=4", "hypothesis>=6", "atheris>=2.3", "coverage>=7"]},
 )

@@ -41,3 +41,17 @@ def test_harness_smoke_run(target, runs, tmp_path):
     assert r.returncode == 0, out[-3000:]
     assert "DONE" in out
     assert not os.listdir(tmp_path / "art")                       # no crashing input
+
+
+def test_coverage_of_a_replayed_corpus():
+    """``--Replay DIR TARGET --Coverage 1`` reports the line coverage of each module the harness is about."""
+    pytest.importorskip("coverage")
+    r = subprocess.run([sys.executable, "-m", "tools.fuzz", "gfv_sei_vtm", "--Replay",
+                        os.path.join(fuzz.CORPUS, "gfv_sei_vtm"), "--Coverage", "1"], cwd=ROOT, capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-800:]
+    lines = {line.split(": ")[2]: line for line in r.stdout.splitlines() if line.count(": ") >= 3}
+    assert sorted(lines) == sorted(fuzz.HARNESS_MODULES["gfv_sei_vtm"])
+    for line in lines.values():
+        covered, total = (int(x) for x in line.split(": ")[3].split()[0].split("/"))
+        assert 0 < covered < total

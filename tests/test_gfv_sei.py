@@ -313,6 +313,10 @@ def test_range_errors_are_named():
                          ("u", "type", 6, 0)])
     with pytest.raises(BitstreamError, match="needs gfv_coordinate_present_flag = 1"):
         read_gfv_sei(p, GfvSyntaxContext())
+    # found by the fuzzer: a count read as ue(v) sized a list before any check (gigabytes)
+    p = _payload(HEAD + [("flag", "c", 0), ("flag", "m", 1), ("ue", "prec", 0), ("ue", "nt", 223666187)])
+    with pytest.raises(BitstreamError, match="gfv_num_matrix_types_minus1 = 223666187 exceeds 63"):
+        read_gfv_sei(p, GfvSyntaxContext())
 
 
 def test_truncation_names_element():

@@ -3,6 +3,7 @@
     python -m tools.fuzz TARGET [--Runs N] [--MaxSeconds S] [--Jobs 1] [--Corpus DIR] [--Artifacts DIR]
     python -m tools.fuzz --MakeCorpus          # (re)write the seed corpus from the conformance streams
     python -m tools.fuzz --Replay DIR TARGET   # run every file of DIR through TARGET once (regressions)
+    python -m tools.fuzz --Replay DIR TARGET --Coverage 1   # ... and the line coverage of the harness's modules
 
 Targets (one harness each):
 
@@ -101,6 +102,39 @@ TARGETS = {"gfv_sei_vtm": lambda: _gfv("vtm"), "gfv_sei_hm18": lambda: _gfv("hm1
            "model_file": lambda: _model_file, "decoder": lambda: _decoder}
 
 
+#: the modules each harness is about (``--Coverage``: their line coverage by a replayed corpus)
+HARNESS_MODULES = {
+    "gfv_sei_vtm": ["CommonLib.syntax.gfv_sei", "CommonLib.syntax.keypoint_coding", "CommonLib.syntax.bit_io"],
+    "gfv_sei_hm18": ["CommonLib.syntax.gfv_sei", "CommonLib.syntax.keypoint_coding", "CommonLib.syntax.bit_io"],
+    "access_units": ["CommonLib.syntax.access_units", "CommonLib.syntax.access_unit_sei",
+                     "CommonLib.syntax.sei_message", "CommonLib.syntax.nal_unit", "CommonLib.syntax.bit_accounting",
+                     "CommonLib.syntax.picture_hash_sei"],
+    "slice_qp": ["CommonLib.syntax.hevc_slice_qp", "CommonLib.syntax.nal_unit"],
+    "model_file": ["CommonLib.fixed_point.int_model_file"],
+    "decoder": ["DecoderLib.decoder", "CommonLib.generation.picture_reconstruction"],
+}
+
+
+def coverage_of(directory: str, target: str) -> list:
+    """Replays ``directory`` through ``target`` under coverage.py: [(module, statements, missed)] of the
+    harness's modules."""
+    import importlib
+
+    import coverage
+    cov = coverage.Coverage(include=[os.path.join(ROOT, "ReferenceSoftware", "*")])
+    cov.start()                     # before the imports, so that module-level lines count as run
+    try:
+        files = {m: importlib.import_module(m).__file__ for m in HARNESS_MODULES[target]}
+        replay(directory, target)
+    finally:
+        cov.stop()
+    out = []
+    for m, f in files.items():
+        _, statements, _, missing, _ = cov.analysis2(f)
+        out.append((m, len(statements), len(missing)))
+    return out
+
+
 def _expected(fn, *args):
     """Call ``fn``; the project's own errors are the expected outcome of bad input, anything else escapes."""
     from Utilities.errors import HdacError
@@ -178,12 +212,22 @@ def main(argv=None) -> int:
     ap.add_argument("--Seed", type=int, default=1, help="libFuzzer -seed")
     ap.add_argument("--MakeCorpus", action="store_true", help="write the seed corpus from the conformance streams")
     ap.add_argument("--Replay", default="", help="run every file of this folder through TARGET once")
+    ap.add_argument("--Coverage", type=int, default=0, help="with --Replay: line coverage of the harness's modules "
+                    "(needs the coverage package)")
     a = ap.parse_args(argv)
     if a.MakeCorpus:
         print("fuzz: seed corpus written:", make_corpus())
         return 0
     if not a.target:
         ap.error("a TARGET is needed")
+    if a.Replay and a.Coverage:
+        rows = coverage_of(a.Replay, a.target)
+        for m, n, miss in rows:
+            print(f"fuzz: {a.target}: {m}: {n - miss}/{n} lines ({100 * (n - miss) / max(n, 1):.1f} %)")
+        n, miss = sum(r[1] for r in rows), sum(r[2] for r in rows)
+        print(f"fuzz: {a.target}: {len(os.listdir(a.Replay))} inputs cover {n - miss}/{n} lines "
+              f"({100 * (n - miss) / max(n, 1):.1f} %) of its modules")
+        return 0
     if a.Replay:
         print(f"fuzz: replayed {replay(a.Replay, a.target)} input(s) through {a.target} without a crash")
         return 0

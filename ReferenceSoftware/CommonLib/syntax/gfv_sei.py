@@ -89,6 +89,8 @@ MAX_Z_MAX_VALUE_MINUS1 = (1 << 16) - 1
 #: gfv_num_matrices_info, gfv_num_matrices_minus1, gfv_matrix_width_minus1,
 #: gfv_matrix_height_minus1: 0..2**10 - 1.
 MAX_MATRIX_SIZE_MINUS1 = (1 << 10) - 1
+#: gfv_num_matrix_types_minus1: 0..63, one per value of the u(6) gfv_matrix_type_idx (project constraint).
+MAX_NUM_MATRIX_TYPES_MINUS1 = 63
 #: gfv_nn_mode_idc: 0 (NN carried in the payload) or 1 (NN identified by URI).
 MAX_NN_MODE_IDC = 1
 #: gfv_chroma_key_purpose_idc: 0..1023 (project constraint; HDAC-HF does not
@@ -492,6 +494,7 @@ def _matrices(c: Any, m: GfvSei, ctx: GfvSyntaxContext) -> None:
         _check_max("gfv_matrix_element_precision_factor_minus1", m.gfv_matrix_element_precision_factor_minus1,
                    MAX_PRECISION_FACTOR_MINUS1)
         m.gfv_num_matrix_types_minus1 = c.ue("gfv_num_matrix_types_minus1", m.gfv_num_matrix_types_minus1)
+        _check_max("gfv_num_matrix_types_minus1", m.gfv_num_matrix_types_minus1, MAX_NUM_MATRIX_TYPES_MINUS1)
         num_types = m.gfv_num_matrix_types_minus1 + 1
         if c.is_reader:
             m.gfv_matrix_types = [GfvMatrixType() for _ in range(num_types)]
