@@ -266,3 +266,28 @@ def test_recipe_of_an_older_run_lacks_new_options():
     assert recipe_differences(stored, {"LearningRate": 5e-05, "WeightWarp": 0.0}, {"WeightWarp": 0.0}) == []
     diff = recipe_differences(stored, {"LearningRate": 5e-05, "WeightWarp": 1.0}, {"WeightWarp": 0.0})
     assert diff == ["WeightWarp: 0.0 -> 1.0"]
+
+
+def test_key_picture_study_residual_flow_starts_from_the_models_flow():
+    """tools.studies.key_picture_value align --ResidualFlow: the head is zero-initialised, so the study starts
+    from the dense motion's own flow, and it moves the flow once its weights do."""
+    import math
+
+    import torch
+
+    from CommonLib.generation.network_config import tiny_config
+    from CommonLib.network.dense_motion import DenseMotionNetwork
+    from tools.studies.key_picture_value import _residual_flow_network
+    cfg = tiny_config()
+    torch.manual_seed(0)
+    plain = DenseMotionNetwork(cfg.dense_motion, cfg.kp.num_kp).eval()
+    study = _residual_flow_network(DenseMotionNetwork, 0.02)(cfg.dense_motion, cfg.kp.num_kp).eval()
+    study.load_state_dict({**plain.state_dict(), "residual_flow.weight": study.residual_flow.weight,
+                           "residual_flow.bias": study.residual_flow.bias})
+    key = torch.rand(1, 3, 64, 64)
+    kp = torch.rand(1, cfg.kp.num_kp, 2) * 2 - 1
+    with torch.no_grad():
+        assert torch.equal(study(key, kp, kp * 0.9)[0], plain(key, kp, kp * 0.9)[0])
+        study.residual_flow.bias.fill_(1.0)
+        moved = study(key, kp, kp * 0.9)[0] - plain(key, kp, kp * 0.9)[0]
+    assert torch.allclose(moved, torch.full_like(moved, 0.02 * math.tanh(1.0)), atol=1e-6)

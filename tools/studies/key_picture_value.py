@@ -3,7 +3,7 @@ alignment alone reaches on held-out faces.
 
     python -m tools.studies.key_picture_value oracle [--Pairs 50/37,44/32,38/27] [--Output FILE.md]
     python -m tools.studies.key_picture_value align [--Minutes 25] [--LearningRate 5e-4] [--Crop 0] [--Flip 0]
-        [--BaseInput 1] [--Output FILE.md]
+        [--BaseInput 1] [--ResidualFlow 0] [--Output FILE.md]
 
 ``oracle``: on the held-out training clips (never the test split), PSNR (R'G'B') against the source target of
 the decoded base-layer picture, of the decoded key picture left unwarped, and of the picture that takes each
@@ -15,7 +15,10 @@ the key picture wherever it can).
 trained alone, generator untouched, with only the warp loss |w(F, K) - target|_1 (derived keypoints in 3
 samples of 4, all training pairs), for ``--Minutes`` on one thread; every 100 steps the training batch's loss
 against the unwarped key picture's, and on the held-out clips (50/37, derived keypoints, whole pictures) the
-PSNR of the key picture warped by the flow against the unwarped one.
+PSNR of the key picture warped by the flow against the unwarped one. ``--ResidualFlow S`` (S > 0) adds to the
+dense motion a residual flow head of this study only (not a model option): a zero-initialised 7x7 convolution
+on the hourglass features whose output, S tanh(.), is added to the keypoint flow (normalised units), so that the
+flow can be corrected sample by sample toward the target.
 """
 from __future__ import annotations
 
@@ -76,6 +79,25 @@ def oracle(a) -> str:
             f"oracle --Pairs {a.Pairs}`.\n\n" + "\n".join(lines) + "\n")
 
 
+def _residual_flow_network(base_cls, scale: float):
+    """The dense motion with the study's residual flow head (see the module docstring)."""
+    import torch
+    from torch import nn
+
+    class ResidualFlow(base_cls):
+        def __init__(self, cfg, num_kp):
+            super().__init__(cfg, num_kp)
+            self.residual_flow = nn.Conv2d(self.hourglass.out_filters, 2, 7, padding=3)
+            nn.init.zeros_(self.residual_flow.weight)
+            nn.init.zeros_(self.residual_flow.bias)
+            self.hourglass.register_forward_hook(lambda m, i, o: setattr(self, "_features", o))
+
+        def forward(self, *args, **kw):
+            flow, occ = super().forward(*args, **kw)
+            return flow + scale * torch.tanh(self.residual_flow(self._features)).permute(0, 2, 3, 1), occ
+    return ResidualFlow
+
+
 def align(a) -> str:
     import torch
     from CommonLib.network.blocks import warp
@@ -92,7 +114,13 @@ def align(a) -> str:
     if a.BaseInput:
         cfg = dataclasses.replace(cfg, dense_motion=dataclasses.replace(cfg.dense_motion, base_input=True))
     model = HdacHfModel(cfg)
-    model.load_state_dict(widen_for_base_input(m0.state_dict()) if a.BaseInput else m0.state_dict())
+    sd = widen_for_base_input(m0.state_dict()) if a.BaseInput else m0.state_dict()
+    if a.ResidualFlow > 0:
+        model.dense_motion = _residual_flow_network(type(model.dense_motion), a.ResidualFlow)(
+            cfg.dense_motion, cfg.kp.num_kp)
+        sd = {**sd, "dense_motion.residual_flow.weight": model.dense_motion.residual_flow.weight.detach(),
+              "dense_motion.residual_flow.bias": model.dense_motion.residual_flow.bias.detach()}
+    model.load_state_dict(sd)
     val_names = a.Sequences.split(",")
     pairs, clips = _clips(None, TRAIN_PAIRS, a, split_names=set(val_names))
     vpairs, vclips = _clips(val_names, "50/37", a)
@@ -147,13 +175,15 @@ def align(a) -> str:
     lines = ["| step | samples | training L1, warped | training L1, unwarped | held-out PSNR, warped | "
              "held-out PSNR, unwarped |", "|---|---|---|---|---|---|"]
     lines += [f"| {s} | {s * a.BatchSize} | {lw:.4f} | {lk:.4f} | {w:.2f} | {k:.2f} |" for s, lw, lk, w, k in rows]
-    return (f"The dense motion of `hdac_hf_small_v2` (base-layer input {a.BaseInput}) trained alone with the warp "
+    head = f", with the study's residual flow head (scale {a.ResidualFlow})" if a.ResidualFlow > 0 else ""
+    return (f"The dense motion of `hdac_hf_small_v2` (base-layer input {a.BaseInput}{head}) trained alone with the warp "
             f"loss: {'whole pictures' if not a.Crop else f'{a.Crop}x{a.Crop} crops'}, mirroring {a.Flip}, batch "
             f"{a.BatchSize}, Adam lr {a.LearningRate}, seed {a.Seed}, {a.Minutes} min on one thread of this CPU; "
             "training L1 is the mean over the 100 steps before the row; held-out PSNR (R'G'B') on "
             f"{a.Sequences} at 50/37, {a.Frames} targets per clip, keypoints derived. Made by `python -m "
             f"tools.studies.key_picture_value align --Minutes {a.Minutes} --LearningRate {a.LearningRate} --Crop "
-            f"{a.Crop} --Flip {a.Flip} --BaseInput {a.BaseInput}`.\n\n" + "\n".join(lines) + "\n")
+            f"{a.Crop} --Flip {a.Flip} --BaseInput {a.BaseInput}"
+            f"{f' --ResidualFlow {a.ResidualFlow}' if a.ResidualFlow > 0 else ''}`.\n\n" + "\n".join(lines) + "\n")
 
 
 def main(argv=None) -> int:
@@ -171,6 +201,8 @@ def main(argv=None) -> int:
     ap.add_argument("--Crop", type=int, default=0)
     ap.add_argument("--Flip", type=int, default=0)
     ap.add_argument("--BaseInput", type=int, default=1)
+    ap.add_argument("--ResidualFlow", type=float, default=0.0, help="scale of the study's residual flow head "
+                    "(0 = none)")
     ap.add_argument("--Seed", type=int, default=7)
     ap.add_argument("--Output", default="", help="markdown file (default: print only)")
     a = ap.parse_args(argv)
