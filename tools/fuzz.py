@@ -121,7 +121,7 @@ def coverage_of(directory: str, target: str) -> list:
     import importlib
 
     import coverage
-    cov = coverage.Coverage(include=[os.path.join(ROOT, "ReferenceSoftware", "*")])
+    cov = coverage.Coverage(data_file=None, include=[os.path.join(ROOT, "ReferenceSoftware", "*")])
     cov.start()                     # before the imports, so that module-level lines count as run
     try:
         files = {m: importlib.import_module(m).__file__ for m in HARNESS_MODULES[target]}
