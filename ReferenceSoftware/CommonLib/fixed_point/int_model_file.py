@@ -153,6 +153,7 @@ class IntegerModelFile:
                     raise ModelError(f"integer model file '{path}' is truncated or damaged (tensor {name})")
                 self.arrays[name] = np.frombuffer(raw, dt, n // dt.itemsize, start).reshape(t["shape"])
             self.layers = self._layers()
+            self._constants = {n: self._t(f"const.{n}") for n in self.header["constants"]}
         except ModelError:
             raise
         except Exception as e:
@@ -184,11 +185,17 @@ class IntegerModelFile:
         return out
 
     def constants(self) -> dict:
-        return {n: self._t(f"const.{n}") for n in self.header["constants"]}
+        return dict(self._constants)
 
     def network(self):
+        """The integer network; a file whose layers or constants do not fit its network configuration (a name
+        the network needs is missing) is refused with a ModelError."""
         from CommonLib.fixed_point.int_network import IntegerHdacHf
-        return IntegerHdacHf(self.config, self.layers, self.constants())
+        try:
+            return IntegerHdacHf(self.config, self.layers, self.constants())
+        except KeyError as e:
+            raise ModelError(f"integer model file '{self.path}' lacks {e} that its network configuration "
+                             "needs") from None
 
     def keypoint_detector_state(self) -> dict:
         """The float32 keypoint-detector tensors (encoder side, not part of the decoding process)."""
