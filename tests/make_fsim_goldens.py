@@ -77,23 +77,11 @@ def clip_picture() -> np.ndarray:
     return next(VideoReader(CLIP).frames(count=1)).to_rgb()
 
 
-def _recipes():
-    """The test's own input recipes (tests/test_fsim.py), so that the goldens are computed on exactly its inputs."""
+def test_pairs():
+    """The test's own pairs (tests/test_fsim.make_pairs), so that the goldens are computed on exactly its inputs."""
     sys.path.insert(0, os.path.join(ROOT, "tests"))
     import test_fsim
-    return test_fsim.add_noise, test_fsim.box_blur3, test_fsim.synthetic_pair
-
-
-def test_pairs():
-    add_noise, box_blur3, synthetic_pair = _recipes()
-    pic = clip_picture()
-    return {
-        "a_clip_noise8": (pic, add_noise(pic, 8.0, seed=0)),
-        "b_clip_blur3": (pic, box_blur3(pic)),
-        "c_synthetic_128": synthetic_pair(128, 128, seed=2024),
-        "d_synthetic_97x131": synthetic_pair(97, 131, seed=7),
-        "e_synthetic_530x517": synthetic_pair(530, 517, seed=11),
-    }
+    return test_fsim.make_pairs(clip_picture())
 
 
 # -----------------------------------------------------------------------------
@@ -133,7 +121,7 @@ def main():
         extra = {}
         if os.path.isfile(MP4):
             import av
-            add_noise, box_blur3, _ = _recipes()
+            from test_fsim import add_noise, box_blur3
             with av.open(MP4) as c:
                 frame = next(c.decode(video=0)).to_ndarray(format="rgb24")
             mp4 = np.ascontiguousarray(frame.transpose(2, 0, 1)[:, :256, :256])

@@ -14,7 +14,7 @@ CLIP = os.path.join(ROOT, "ReferenceSoftware", "CommonLib", "resources", "clips"
 # Computed by piq 0.8.0's piq.fsim (NOT by EvalLib.fsim) with tests/make_fsim_goldens.py:
 # piq.fsim(x, y, data_range=1.0, chromatic=<key>, reduction='none') in float64,
 # x = distorted / 255, y = reference / 255, both (1, 3, H, W), on the pairs built
-# by the recipes below (identical recipes in tests/make_fsim_goldens.py):
+# by the recipes below (make_pairs, which tests/make_fsim_goldens.py calls):
 #   a_clip_noise8:  first picture of CLIP (VideoReader(...).frames(count=1), .to_rgb()),
 #                   distorted = clip(rint(ref + default_rng(0).normal(0, 8, (3, 256, 256))), 0, 255)
 #   b_clip_blur3:   same picture, distorted = 3x3 box mean, edges replicated, (sum + 4) // 9
@@ -74,8 +74,8 @@ def picture():
     return pic
 
 
-@pytest.fixture(scope="module")
-def pairs(picture):
+def make_pairs(picture):
+    """The golden pairs (reference, distorted) by name; tests/make_fsim_goldens.py computes piq's values on these."""
     return {
         "a_clip_noise8": (picture, add_noise(picture, 8.0, seed=0)),
         "b_clip_blur3": (picture, box_blur3(picture)),
@@ -83,6 +83,11 @@ def pairs(picture):
         "d_synthetic_97x131": synthetic_pair(97, 131, seed=7),
         "e_synthetic_530x517": synthetic_pair(530, 517, seed=11),
     }
+
+
+@pytest.fixture(scope="module")
+def pairs(picture):
+    return make_pairs(picture)
 
 
 @pytest.mark.parametrize("name,chromatic", list(GOLDEN))
