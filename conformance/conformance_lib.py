@@ -37,11 +37,18 @@ def gfv_syntax(stream: dict) -> str:
     return stream.get("gfv_syntax", "vtm")
 
 
-def decode_md5s(bitstream: str, model_file: str = "", syntax: str = "vtm") -> list[tuple[str, str, str]]:
-    """Per picture (type, MD5 of the output picture's R,G,B planes, MD5 of the decoded base-layer Y,Cb,Cr planes)."""
+def codec(stream: dict) -> str:
+    """The base-layer codec of a stream (streams.yaml ``codec``: hevc or vvc; default hevc)."""
+    return stream.get("codec", "hevc")
+
+
+def decode_md5s(bitstream: str, model_file: str = "", syntax: str = "vtm",
+                base_codec: str = "hevc") -> list[tuple[str, str, str]]:
+    """Per picture (type, MD5 of the output picture's R,G,B planes, MD5 of the decoded base-layer Y,Cb,Cr planes
+    at 8 bits, doc/decoding_process.md clause 1)."""
     from CommonLib.syntax.picture_hash_sei import md5_planes
     from DecoderLib.decoder import HdacHfDecoder, read_bitstream
-    dec = HdacHfDecoder("hevc", model_file, True, gfv_syntax=syntax)
+    dec = HdacHfDecoder(base_codec, model_file, True, gfv_syntax=syntax)
     out = []
     for pic in dec.decode(read_bitstream(bitstream)):
         kind = "K" if pic.out.is_key else "D" if pic.out.derived else ("F" if pic.out.fusion else "A")

@@ -2,6 +2,7 @@
 """Regenerates the conformance bitstreams and their stored MD5s (doc/conformance.md).
 
     python conformance/generate.py --overwrite [--streams A,B] [--make-models]
+        [--hm-encoder TAppEncoder] [--vtm-encoder EncoderApp] [--vvenc-encoder vvencFFapp]
 
 Refuses to replace existing files without ``--overwrite``; the tests never
 run it. For each stream of streams.yaml: EncoderApp with cfg/encoder.yaml and
@@ -21,7 +22,7 @@ import shlex
 import subprocess
 import sys
 
-from conformance_lib import BITSTREAMS, HERE, ROOT, gfv_syntax, load_streams, model_path, write_md5_file
+from conformance_lib import BITSTREAMS, HERE, ROOT, codec, gfv_syntax, load_streams, model_path, write_md5_file
 
 GFV_SYNTAX_TEXT = {"vtm": "vtm (VTM 23.13, JVET-AM0334; doc/bitstream_syntax.md clause 3.1)",
                    "hm18": "hm18 (HM 18.0's JVET_AJ0207_GFV; doc/bitstream_syntax.md clause 3.2)"}
@@ -74,43 +75,68 @@ def git_commit() -> str:
         return "unknown"
 
 
+#: the offline base-layer encoders: BaseLayerEncoder value -> (binary option, cfg option, placeholder in the
+#: description's command line)
+OFFLINE_ENCODERS = {"hm": ("--HmEncoder", "--HmEncoderCfg", "<TAppEncoder>"),
+                    "vtm": ("--VtmEncoder", "--VtmEncoderCfg", "<EncoderApp>"),
+                    "vvenc": ("--VvencEncoder", "", "<vvencFFapp>")}
+
+
+def _arg(args: list[str], name: str, default: str = "") -> str:
+    return args[args.index(name) + 1] if name in args else default
+
+
 def base_layer_text(stream: dict, args: list[str]) -> str:
-    """What coded the base layer: x265 (PyAV, preset and parameters) or HM (its binary's SHA-256 and cfg)."""
+    """What coded the base layer: x265 (PyAV, preset and parameters), HM or VTM (the binary's SHA-256 and cfg), or
+    VVenC (the binary's SHA-256, preset and options)."""
     import av
-    from EncoderLib.base_layer_settings import DEFAULT_X265_PARAMS, DEFAULT_X265_PRESET
-    if "--BaseLayerEncoder" in args and args[args.index("--BaseLayerEncoder") + 1] == "hm":
-        from Utilities.files import sha256_file
+    from EncoderLib.base_layer_settings import DEFAULT_VVENC_PRESET, DEFAULT_X265_PARAMS, DEFAULT_X265_PRESET
+    from Utilities.files import sha256_file
+    encoder = _arg(args, "--BaseLayerEncoder", "x265")
+    if encoder in ("hm", "vtm"):
         from EncoderLib.jvet_encoder import jvet_encoder
-        e = jvet_encoder("HM", args[args.index("--HmEncoder") + 1])
-        return (f"HM TAppEncoder sha256 {sha256_file(e.binary)}, -c {os.path.basename(e.cfg_file)} "
+        name = {"hm": "HM", "vtm": "VTM"}[encoder]
+        e = jvet_encoder(name, _arg(args, OFFLINE_ENCODERS[encoder][0]), _arg(args, OFFLINE_ENCODERS[encoder][1]))
+        return (f"{name} {os.path.basename(e.binary)} sha256 {sha256_file(e.binary)}, -c {os.path.basename(e.cfg_file)} "
                 f"(sha256 {sha256_file(e.cfg_file)})")
+    if encoder == "vvenc":
+        from EncoderLib.vvenc_encoder import BASE_LAYER_ARGS
+        binary = _arg(args, "--VvencEncoder")
+        return (f"VVenC vvencFFapp sha256 {sha256_file(binary)}, --preset {_arg(args, '--VvencPreset', DEFAULT_VVENC_PRESET)} "
+                f"{_arg(args, '--VvencParams')} {' '.join(BASE_LAYER_ARGS)}".replace("  ", " "))
     preset = args[args.index("--X265Preset") + 1] if "--X265Preset" in args else DEFAULT_X265_PRESET
     params = args[args.index("--X265Params") + 1] if "--X265Params" in args else DEFAULT_X265_PARAMS
     return f"x265 through PyAV {av.__version__}, preset {preset}" + (f" ({params})" if params else "")
 
 
-def encoder_args(stream: dict, hm_encoder: str = "") -> list[str]:
-    """EncoderApp's options for a stream (on top of cfg/encoder.yaml): streams.yaml's args, the GFV SEI
-    syntax version, and HM's binary for a stream with an HM base layer."""
+def encoder_args(stream: dict, binaries: dict) -> list[str]:
+    """EncoderApp's options for a stream (on top of cfg/encoder.yaml): streams.yaml's args, the base-layer codec,
+    the GFV SEI syntax version, and the binary of an offline base-layer encoder (``binaries``: hm / vtm / vvenc
+    -> path)."""
     args = [str(a) for a in stream["args"]]
+    if codec(stream) != "hevc":
+        args += ["--BaseLayerCodec", codec(stream)]
     if gfv_syntax(stream) != "vtm":
         args += ["--GfvSeiSyntax", gfv_syntax(stream)]
-    if "--BaseLayerEncoder" in args and args[args.index("--BaseLayerEncoder") + 1] == "hm":
-        if not hm_encoder:
-            raise SystemExit(f"generate: error: {stream['name']} needs HM's TAppEncoder: give --hm-encoder PATH")
-        args += ["--HmEncoder", hm_encoder]
+    encoder = _arg(args, "--BaseLayerEncoder", "x265")
+    if encoder in OFFLINE_ENCODERS:
+        if not binaries.get(encoder):
+            raise SystemExit(f"generate: error: {stream['name']} needs the {encoder} encoder: give "
+                             f"--{encoder}-encoder PATH")
+        args += [OFFLINE_ENCODERS[encoder][0], binaries[encoder]]
     return args
 
 
-def command_line(stream: dict, args: list[str], hm_encoder: str = "") -> str:
-    """The EncoderApp command line of the description: shell-quoted arguments, HM's binary shown as
-    <TAppEncoder> (its path is the generating machine's)."""
+def command_line(stream: dict, args: list[str], binaries: dict) -> str:
+    """The EncoderApp command line of the description: shell-quoted arguments, an offline encoder's binary shown
+    as <TAppEncoder>, <EncoderApp> or <vvencFFapp> (its path is the generating machine's)."""
     model = f"--ModelFile {stream['model']} " if stream.get("model") else ""
+    shown = {path: OFFLINE_ENCODERS[k][2] for k, path in binaries.items() if path}
     return (f"python -m EncoderApp -c cfg/encoder.yaml {model}-b {stream['name']}.bin "
-            + " ".join("<TAppEncoder>" if hm_encoder and a == hm_encoder else shlex.quote(a) for a in args))
+            + " ".join(shown.get(a, shlex.quote(a)) for a in args))
 
 
-def generate(stream: dict, commit: str, hm_encoder: str = "") -> None:
+def generate(stream: dict, commit: str, binaries: dict) -> None:
     import av
     from CommonLib.fixed_point.int_model_file import IntegerModelFile
     from Utilities.app_config import resolve_resource
@@ -121,8 +147,9 @@ def generate(stream: dict, commit: str, hm_encoder: str = "") -> None:
     from conformance_lib import decode_md5s
     name = stream["name"]
     model = model_path(stream) or resolve_resource(stream.get("model", DEFAULT_MODEL))
-    args = encoder_args(stream, hm_encoder)
+    args = encoder_args(stream, binaries)
     syntax = gfv_syntax(stream)
+    base_codec = codec(stream)
     bs = os.path.join(BITSTREAMS, f"{name}.bin")
     tmp = bs + ".tmp.bin"
     argv = ["-c", os.path.join(ROOT, "cfg", "encoder.yaml"), "--ModelFile", model, "-b", tmp, "-o", "", *args,
@@ -130,19 +157,23 @@ def generate(stream: dict, commit: str, hm_encoder: str = "") -> None:
     if encoder_main(argv) != 0:
         raise SystemExit(f"generate: error: EncoderApp failed for {name}")
     # the decoder must reproduce the encoder's generated-picture MD5 SEIs where present
-    dec = HdacHfDecoder("hevc", model_path(stream), True, gfv_syntax=syntax)
+    dec = HdacHfDecoder(base_codec, model_path(stream), True, gfv_syntax=syntax)
     for pic in dec.decode(read_bitstream(tmp)):
         if pic.md5_expected is not None and pic.md5 != pic.md5_expected:
             raise SystemExit(f"generate: error: {name} picture {pic.out.index}: decoder != encoder")
-    rows = decode_md5s(tmp, model_path(stream), syntax)
+    rows = decode_md5s(tmp, model_path(stream), syntax, base_codec)
     os.replace(tmp, bs)
     imf = IntegerModelFile(model)
     data = open(bs, "rb").read()
-    cmd = command_line(stream, args, hm_encoder)
+    cmd = command_line(stream, args, binaries)
+    profile = {"hevc": "HEVC Main profile", "vvc": "VVC Main 10 profile"}[base_codec]
+    decode_opts = (f" --ModelFile {stream['model']}" if model_path(stream) else "") + \
+        (f" --GfvSeiSyntax {syntax}" if syntax != "vtm" else "") + \
+        (f" --BaseLayerCodec {base_codec}" if base_codec != "hevc" else "")
     kinds = "".join(r[0] for r in rows)
     desc = f"""Bitstream file name:   {name}.bin
 Specification:         HDAC-HF GFV SEI (doc/bitstream_syntax.md), integer decoding process
-                       (doc/integer_decoding_process.md); base layer HEVC Main profile
+                       (doc/integer_decoding_process.md); base layer {profile}
 Features exercised:    {stream['features']}
 GFV SEI syntax:        {GFV_SYNTAX_TEXT[syntax]}
 Base layer:            {base_layer_text(stream, args)}
@@ -154,7 +185,7 @@ Model:                 {imf.model_name}, integer model sha256 {imf.sha256}
 Generating software:   HDAC-HF reference software 0.1.0, commit {commit}
 Command line:          {cmd}
 Bitstream size:        {len(data)} bytes, MD5 {hashlib.md5(data).hexdigest()}
-Decoding:              python -m DecoderApp -b {name}.bin{' --ModelFile ' + stream['model'] if model_path(stream) else ''}{' --GfvSeiSyntax ' + syntax if syntax != 'vtm' else ''}
+Decoding:              python -m DecoderApp -b {name}.bin{decode_opts}
 MD5 file:              {name}.md5 (output and base-layer picture MD5 of every picture)
 """
     from Utilities.files import write_text
@@ -170,6 +201,8 @@ def main(argv=None) -> int:
     ap.add_argument("--streams", default="", help="comma-separated stream names (default: all)")
     ap.add_argument("--make-models", action="store_true", help="(re)create the tiny conformance models")
     ap.add_argument("--hm-encoder", default="", help="HM's TAppEncoder, for the streams with an HM base layer")
+    ap.add_argument("--vtm-encoder", default="", help="VTM's EncoderApp, for the streams with a VTM base layer")
+    ap.add_argument("--vvenc-encoder", default="", help="VVenC's vvencFFapp, for the streams with a VVenC base layer")
     a = ap.parse_args(argv)
     streams = load_streams(a.streams)
     import torch
@@ -191,7 +224,7 @@ def main(argv=None) -> int:
         return 1
     commit = git_commit()
     for s in streams:
-        generate(s, commit, a.hm_encoder)
+        generate(s, commit, {"hm": a.hm_encoder, "vtm": a.vtm_encoder, "vvenc": a.vvenc_encoder})
     return 0
 
 

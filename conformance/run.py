@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 
-from conformance_lib import BITSTREAMS, gfv_syntax, load_streams, model_path, read_md5_file
+from conformance_lib import BITSTREAMS, codec, gfv_syntax, load_streams, model_path, read_md5_file
 
 
 def check_stream(stream: dict) -> tuple[str, int, str]:
@@ -32,7 +32,7 @@ def check_stream(stream: dict) -> tuple[str, int, str]:
         return "ERROR", 0, "bitstream or MD5 file missing"
     expected = read_md5_file(md5)
     try:
-        got = decode_md5s(bs, model_path(stream), gfv_syntax(stream))
+        got = decode_md5s(bs, model_path(stream), gfv_syntax(stream), codec(stream))
     except DecodingStopped as e:
         return "ERROR", e.pictures, str(e)
     except HdacError as e:

@@ -223,7 +223,7 @@ def test_encoder_cfg_files_and_features(tmp_path, tiny_model_file, capsys):
 def test_external_encoder_errors(tiny_model_file, tmp_path, capsys):
     base = ["--ModelFile", tiny_model_file, "-b", str(tmp_path / "s.bin"), "-f", "2", "--Progress", "0"]
     assert encoder_main(base + ["--BaseLayerCodec", "vvc"]) == 1
-    _one_line_error(capsys, "BaseLayerCodec vvc needs BaseLayerEncoder external")
+    _one_line_error(capsys, "BaseLayerEncoder x265 writes HEVC: set BaseLayerCodec hevc (it is vvc)")
     ext = base + ["--BaseLayerEncoder", "external", "--BaseLayerCodec", "vvc"]
     assert encoder_main(ext) == 1
     _one_line_error(capsys, "BaseLayerEncoder external needs ExternalEncoderCommand")

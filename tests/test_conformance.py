@@ -23,7 +23,8 @@ def test_conformance_streams_match_their_md5s():
         assert " OK " in line
         n_md5 = sum(1 for l in open(os.path.join(ROOT, "conformance", "bitstreams", s["name"] + ".md5"))
                     if not l.startswith("#"))
-        assert int(line.split()[1]) == n_md5 <= 16
+        # short streams (the suite decodes them all); 18 where a refresh needs a multiple of VTM's GOP of 8 above 8
+        assert int(line.split()[1]) == n_md5 <= 18
         txt = open(os.path.join(ROOT, "conformance", "bitstreams", s["name"] + ".txt")).read()
         for field in ("Features exercised", "Picture size", "Frame rate", "Generating software", "commit",
                       "Command line", "sha256"):
@@ -75,14 +76,16 @@ def test_generate_refuses_to_overwrite_without_the_flag():
 
 def test_each_description_gives_the_command_line_of_streams_yaml():
     """The `Command line` of every <name>.txt is the one streams.yaml gives today (regenerated with the stream),
-    empty arguments quoted, HM's binary as <TAppEncoder>, the model file when the stream names one."""
+    empty arguments quoted, HM's / VTM's / VVenC's binary as <TAppEncoder> / <EncoderApp> / <vvencFFapp>, the
+    model file when the stream names one."""
     sys.path.insert(0, os.path.join(ROOT, "conformance"))
     import conformance_lib
     import generate
-    assert generate.command_line({"name": "X", "args": []}, ["--X265Params", "", "-f", "8"]) == \
+    assert generate.command_line({"name": "X", "args": []}, ["--X265Params", "", "-f", "8"], {}) == \
         "python -m EncoderApp -c cfg/encoder.yaml -b X.bin --X265Params '' -f 8"
+    binaries = {"hm": "/hm/TAppEnc", "vtm": "/vtm/EncoderApp", "vvenc": "/vvenc/vvencFFapp"}
     for s in conformance_lib.load_streams():
         txt = open(os.path.join(conformance_lib.BITSTREAMS, s["name"] + ".txt")).read()
         line = next(l for l in txt.splitlines() if l.startswith("Command line:"))
-        assert line.split(":", 1)[1].strip() == generate.command_line(s, generate.encoder_args(s, "/hm/TAppEnc"),
-                                                                        "/hm/TAppEnc"), s["name"]
+        assert line.split(":", 1)[1].strip() == generate.command_line(s, generate.encoder_args(s, binaries),
+                                                                        binaries), s["name"]

@@ -4,6 +4,7 @@ import json
 import math
 import os
 
+import numpy as np
 import pytest
 
 from conftest import SHARED
@@ -12,6 +13,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 from EvalApp.__main__ import main as eval_main
 from EvalLib.anchor import hm_lowdelay_p_qps
 from EvalLib.bd_rate import bd_metric, bd_rate, overlap_fraction
+from Utilities.sequence_list import read_sequence_list
 
 ANCHOR = ([9487.76, 4593.60, 2486.44, 1358.24], [40.037, 38.615, 36.845, 34.851])
 TEST = ([9787.80, 4469.00, 2451.52, 1356.24], [40.121, 38.651, 36.970, 34.987])
@@ -98,6 +100,20 @@ def test_ctc_quick_profile(tmp_path, capsys):
             assert total == pytest.approx(float(r["kbps"]), rel=1e-9)
     meta = json.load(open(out / "meta.json"))
     assert meta["cfg"]["Frames"] == 16 and meta["commit"]
+    # pictures to look at: every point keeps the centre crop of its picture 8 (HDAC points also their base
+    # layer's), the source's once per sequence; the report shows one figure per sequence
+    from PIL import Image
+    from Utilities.video_io import VideoReader
+    pngs = [p for p in os.listdir(out / "points") if p.endswith(".png")]
+    assert sorted(p[:-4] for p in pngs if not p.endswith("_base.png") and "_source_" not in p) == \
+        sorted(json.load(open(out / "points" / p))["point_id"] for p in os.listdir(out / "points") if p.endswith(".json"))
+    assert len([p for p in pngs if p.endswith("_base.png")]) == 12
+    seq = [s for s in read_sequence_list(os.path.join(SHARED, "sequences", "sequences.yaml"), "test")
+           if s["name"] == "ctc01_lp_d6"][0]
+    src = next(iter(VideoReader(seq["path"]).frames(8, 1))).to_rgb()
+    assert np.array_equal(np.asarray(Image.open(out / "points" / "ctc01_lp_d6_source_f16.png")),
+                          src[:, 64:192, 64:192].transpose(1, 2, 0))
+    assert (out / "visual_ctc01_lp_d6.png").exists() and "## Pictures" in report
     # resumable: a second run recomputes nothing
     mtimes = {p: os.path.getmtime(out / "points" / p) for p in os.listdir(out / "points")}
     assert eval_main(args) == 0
@@ -110,7 +126,7 @@ def test_ctc_quick_profile(tmp_path, capsys):
     assert eval_main(args) == 0
     assert "fsim" in json.load(open(out / "points" / name))
     changed = {p for p in mtimes if os.path.getmtime(out / "points" / p) != mtimes[p]}
-    assert changed == {name}
+    assert changed == {name, name.replace(".json", ".png"), name.replace(".json", "_base.png")}
 
 
 def test_ctc_bad_options(capsys):

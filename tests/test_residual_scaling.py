@@ -87,7 +87,7 @@ def test_encoder_and_decoder_scale_by_the_slice_qp(tiny_model_file, tmp_path, ex
 
 
 def test_without_a_base_layer_qp_a_scaled_model_is_refused(tiny_model_file, tmp_path, example_clip):
-    """Where the base layer's slice QP is unknown (VVC here), a model with a table cannot be applied."""
+    """Where the base layer's slice QP is not given, a model with a table cannot be applied."""
     from Utilities.errors import BitstreamError
     from CommonLib.syntax.keypoint_coding import GfvState
     from EncoderLib.gfv_message_writer import encode_gfv_payload

@@ -11,6 +11,8 @@ Targets (one harness each):
 * ``access_units``: an Annex-B byte stream split into access units, every SEI message parsed
   (``parse_access_unit_sei``, GFV payloads in the VTM syntax) and every access unit's bits accounted;
 * ``slice_qp``: the HEVC parameter sets and slice segment headers of a byte stream (``SliceQpParser``);
+* ``vvc_slice_qp``: the VVC parameter sets, picture headers and slice headers of a byte stream (VVC
+  ``SliceQpParser``), seeded with the VVC conformance streams;
 * ``model_file``: bytes as an integer model file (``IntegerModelFile`` and its network);
 * ``decoder``: a whole stream through ``HdacHfDecoder`` with the conformance-only model
   ``conf_tiny_f1_sigmoid`` (seeded with short conformance streams; pictures are generated).
@@ -65,15 +67,18 @@ def _access_units(data: bytes) -> None:
         _expected(picture_bits, au)
 
 
-def _slice_qp(data: bytes) -> None:
+def _slice_qp(codec: str):
     from CommonLib.syntax.access_units import split_access_units
-    from CommonLib.syntax.hevc_slice_qp import SliceQpParser
-    aus = _expected(split_access_units, data, "hevc")
-    if aus is None:
-        return
-    parser = SliceQpParser(io.StringIO())
-    for au in aus:
-        _expected(parser.access_unit, au.nal_units, au.index)
+    from CommonLib.syntax.slice_qp import slice_qp_parser
+
+    def one(data: bytes) -> None:
+        aus = _expected(split_access_units, data, codec)
+        if aus is None:
+            return
+        parser = slice_qp_parser(codec, io.StringIO())
+        for au in aus:
+            _expected(parser.access_unit, au.nal_units, au.index)
+    return one
 
 
 def _model_file(data: bytes) -> None:
@@ -98,7 +103,8 @@ def _decoder(data: bytes) -> None:
 
 
 TARGETS = {"gfv_sei_vtm": lambda: _gfv("vtm"), "gfv_sei_hm18": lambda: _gfv("hm18"),
-           "access_units": lambda: _access_units, "slice_qp": lambda: _slice_qp,
+           "access_units": lambda: _access_units, "slice_qp": lambda: _slice_qp("hevc"),
+           "vvc_slice_qp": lambda: _slice_qp("vvc"),
            "model_file": lambda: _model_file, "decoder": lambda: _decoder}
 
 
@@ -110,6 +116,7 @@ HARNESS_MODULES = {
                      "CommonLib.syntax.sei_message", "CommonLib.syntax.nal_unit", "CommonLib.syntax.bit_accounting",
                      "CommonLib.syntax.picture_hash_sei"],
     "slice_qp": ["CommonLib.syntax.hevc_slice_qp", "CommonLib.syntax.nal_unit"],
+    "vvc_slice_qp": ["CommonLib.syntax.vvc_slice_qp", "CommonLib.syntax.nal_unit"],
     "model_file": ["CommonLib.fixed_point.int_model_file"],
     "decoder": ["DecoderLib.decoder", "CommonLib.generation.picture_reconstruction"],
 }
@@ -166,18 +173,22 @@ def make_corpus() -> dict:
     for s in streams:
         name = s["name"]
         data = open(os.path.join(CONFORMANCE, "bitstreams", name + ".bin"), "rb").read()
-        aus = split_access_units(data, "hevc")
+        codec = s.get("codec", "hevc")
+        aus = split_access_units(data, codec)
         syntax = s.get("gfv_syntax", "vtm")
         payloads = []
         for au in aus:
             for nal, t in zip(au.nal_units, au.types):
-                if t in (nu.HEVC_PREFIX_SEI, nu.HEVC_SUFFIX_SEI):
-                    payloads += [p for pt, p in parse_sei_nal_unit(nal, "hevc")[1] if pt == GENERATIVE_FACE_VIDEO]
+                if t in (nu.PREFIX_SEI[codec], nu.SUFFIX_SEI[codec]):
+                    payloads += [p for pt, p in parse_sei_nal_unit(nal, codec)[1] if pt == GENERATIVE_FACE_VIDEO]
         for i, p in enumerate(payloads[:3]):
             pair = i and len(payloads[0]) < 256
             put(f"gfv_sei_{syntax}", f"{name}_{i}", bytes([len(payloads[0])]) + payloads[0] + p if pair else
                 bytes([0]) + p)
         head = b"".join(au.annexb() for au in aus[:3])
+        if codec == "vvc":
+            put("vvc_slice_qp", name, head)
+            continue
         put("access_units", name, head)
         put("slice_qp", name, head)
         if s.get("model", "").endswith(os.path.basename(DECODER_MODEL)):
@@ -239,6 +250,7 @@ def main(argv=None) -> int:
     with atheris.instrument_imports(include=["CommonLib", "DecoderLib"]):
         import CommonLib.syntax.access_unit_sei, CommonLib.syntax.access_units, CommonLib.syntax.bit_accounting  # noqa: E401,F401
         import CommonLib.syntax.hevc_slice_qp, CommonLib.syntax.keypoint_coding, CommonLib.syntax.gfv_sei  # noqa: E401,F401
+        import CommonLib.syntax.vvc_slice_qp, CommonLib.syntax.slice_qp  # noqa: E401,F401
         import CommonLib.syntax.sei_message, CommonLib.syntax.nal_unit, CommonLib.syntax.bit_io  # noqa: E401,F401
         import CommonLib.fixed_point.int_model_file, CommonLib.syntax.picture_hash_sei  # noqa: E401,F401
         import DecoderLib.decoder, CommonLib.generation.picture_reconstruction  # noqa: E401,F401

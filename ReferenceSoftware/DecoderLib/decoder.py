@@ -29,7 +29,7 @@ from CommonLib.syntax.bit_accounting import PictureBits, picture_bits
 from CommonLib.syntax.access_units import split_access_units
 from CommonLib.generation.base_layer_decoder import BaseLayerDecoder
 from Utilities.errors import BitstreamError, HdacError, InputError
-from CommonLib.syntax.hevc_slice_qp import SliceQpParser
+from CommonLib.syntax.slice_qp import slice_qp_parser
 from CommonLib.syntax.keypoint_coding import GfvState
 from CommonLib.syntax.picture_hash_sei import md5_planes
 from CommonLib.generation.picture_reconstruction import OutputPicture, PictureReconstructor
@@ -85,6 +85,7 @@ def read_bitstream(path: str) -> bytes:
 
 def _split(data: bytes, codec: str):
     try:
+        nu.check_stream_codec(data, codec)
         return split_access_units(data, codec)
     except BitstreamError as e:
         raise DecodingStopped(f"cannot split the bitstream into access units: {e}", 0) from None
@@ -107,7 +108,7 @@ class HdacHfDecoder:
         aus = _split(data, self.codec)
         trace_line(self.trace, gfv_syntax_trace(self.gfv_state.syntax))
         bl = BaseLayerDecoder(self.codec)
-        qp_parser = SliceQpParser(self.trace) if self.codec == nu.HEVC else None
+        qp_parser = slice_qp_parser(self.codec, self.trace)
         pending = deque()
         delivered = 0
         for au in aus:
@@ -115,7 +116,7 @@ class HdacHfDecoder:
             try:
                 if not au.has_vcl:
                     raise BitstreamError("access unit without a coded picture (truncated?)")
-                qp = qp_parser.access_unit_or_error(au.nal_units, au.index) if qp_parser else None
+                qp = qp_parser.access_unit_or_error(au.nal_units, au.index)
                 sei = parse_access_unit_sei(au, au.index, self.gfv_state, self.trace)
                 if len(sei.gfv) > 1:
                     raise BitstreamError(f"{len(sei.gfv)} GFV SEI messages in one access unit (an HDAC-HF access "
@@ -144,7 +145,7 @@ class HdacHfDecoder:
         index, sei, irap, bits, qp = pending.popleft()
         base_ok = None
         if self.check_hash and sei.base_hash is not None and sei.base_hash[0] == 0:
-            base_ok = md5_planes(pic.planes()) == list(sei.base_hash[1])
+            base_ok = md5_planes(pic.coded_planes(), pic.bit_depth) == list(sei.base_hash[1])
             if not base_ok:
                 raise DecodingStopped(f"picture {index}: base-layer picture MD5 mismatch "
                                       "(corrupt or truncated base layer)", delivered)
@@ -170,12 +171,11 @@ def parse_stream(data: bytes, codec: str = "hevc", gfv_syntax: str = "vtm", trac
     aus = _split(data, codec)
     state = GfvState(gfv_syntax, check_range=False)
     trace_line(trace, gfv_syntax_trace(gfv_syntax))
-    qp_parser = SliceQpParser(trace) if codec == nu.HEVC else None
+    qp_parser = slice_qp_parser(codec, trace)
     out = ParsedStream()
     for au in aus:
         try:
-            if qp_parser:
-                qp_parser.access_unit(au.nal_units, au.index)
+            qp_parser.access_unit(au.nal_units, au.index)
             sei = parse_access_unit_sei(au, au.index, state, trace)
             bits = picture_bits(au)
         except HdacError as e:

@@ -14,7 +14,8 @@ from Utilities.errors import ConfigError, InputError
 from CommonLib.syntax.options import BASE_LAYER_CODEC, GFV_SEI_SYNTAX
 from Utilities.common_options import THREADS
 from CommonLib.generation.model_registry import DEFAULT_HDAC_HF_MODEL
-from EncoderLib.base_layer_settings import BASE_LAYER_ENCODERS, HM_ENCODER, HM_ENCODER_CFG, X265_PARAMS, X265_PRESET
+from EncoderLib.base_layer_settings import (BASE_LAYER_ENCODERS, HM_ENCODER, HM_ENCODER_CFG, VTM_ENCODER, VTM_ENCODER_CFG,
+                                           VVENC_ENCODER, VVENC_PARAMS, VVENC_PRESET, X265_PARAMS, X265_PRESET)
 from EncoderLib.encoder import KEYPOINT_TRANSMISSIONS
 
 OPTIONS = [
@@ -29,7 +30,8 @@ OPTIONS = [
     Option("IntraQP", int, 27, "QP of the IRAP key pictures"),
     Option("BaseLayerQP", int, 50, "QP of the low-delay P base-layer pictures (paper: 44..50)"),
     Option("IntraPeriod", int, 0, "key-picture refresh period in pictures (0 = first picture only)"),
-    Option("BaseLayerEncoder", str, "x265", "x265 (built in), hm (HM's TAppEncoder, HmEncoder) or external "
+    Option("BaseLayerEncoder", str, "x265", "HEVC: x265 (built in) or hm (HM's TAppEncoder, HmEncoder); VVC "
+           "(BaseLayerCodec vvc): vtm (VTM's EncoderApp, VtmEncoder) or vvenc (vvencFFapp, VvencEncoder); or external "
            "(ExternalEncoderCommand)", choices=BASE_LAYER_ENCODERS),
     BASE_LAYER_CODEC,
     flag("BaseLayerQPCascade", 0, "x265: HM low-delay P QP cascade on the base layer (GOP 8, offsets "
@@ -38,6 +40,11 @@ OPTIONS = [
     X265_PARAMS,
     HM_ENCODER,
     HM_ENCODER_CFG,
+    VTM_ENCODER,
+    VTM_ENCODER_CFG,
+    VVENC_ENCODER,
+    VVENC_PRESET,
+    VVENC_PARAMS,
     Option("ExternalEncoderCommand", str, "", "external base-layer encoder command, with {input} {output} {width} "
            "{height} {fps} {frames} {qp} {intra_qp} {intra_period}"),
     Option("ModelFile", str, DEFAULT_HDAC_HF_MODEL, "HDAC-HF integer model file (.hfim), named in the bitstream"),
@@ -83,9 +90,12 @@ def parse_ranges(text: str) -> set:
 
 def base_layer_settings(cfg):
     from EncoderLib.base_layer_settings import BaseLayerSettings
-    return BaseLayerSettings(cfg.BaseLayerEncoder, cfg.BaseLayerCodec, cfg.X265Preset, cfg.X265Params,
-                             bool(cfg.BaseLayerQPCascade), cfg.HmEncoder, cfg.HmEncoderCfg, cfg.ExternalEncoderCommand,
-                             cfg.SEIDecodedPictureHash)
+    return BaseLayerSettings(cfg.BaseLayerEncoder, cfg.BaseLayerCodec, x265_preset=cfg.X265Preset,
+                             x265_params=cfg.X265Params, qp_cascade=bool(cfg.BaseLayerQPCascade),
+                             hm_encoder=cfg.HmEncoder, hm_cfg=cfg.HmEncoderCfg, vtm_encoder=cfg.VtmEncoder,
+                             vtm_cfg=cfg.VtmEncoderCfg, vvenc_encoder=cfg.VvencEncoder, vvenc_preset=cfg.VvencPreset,
+                             vvenc_params=cfg.VvencParams, external_command=cfg.ExternalEncoderCommand,
+                             picture_hash=cfg.SEIDecodedPictureHash)
 
 
 def run(cfg) -> int:

@@ -40,7 +40,7 @@ from Utilities.colour import luma_bt709
 from Utilities.errors import ConfigError, HdacError
 from CommonLib.fixed_point.arith import rshift
 from CommonLib.fixed_point.int_network import KP_BITS
-from CommonLib.syntax.hevc_slice_qp import SliceQpParser
+from CommonLib.syntax.slice_qp import slice_qp_parser
 from CommonLib.syntax.keypoint_coding import GfvState
 from CommonLib.generation.model_registry import DERIVED_KEYPOINTS_URI_TAG, MODEL_URI_TAG, model_uri
 from CommonLib.syntax.picture_hash_sei import md5_planes, write_generated_picture_md5
@@ -127,7 +127,7 @@ class HdacHfEncoder:
         self.enc_state = GfvState(settings.gfv_syntax)
         self.dec_state = GfvState(settings.gfv_syntax)
         self.bl_dec = BaseLayerDecoder(codec)
-        self.qp_parser = SliceQpParser(trace) if codec == nu.HEVC else None
+        self.qp_parser = slice_qp_parser(codec, trace)
         self.reconstructor = PictureReconstructor(model.path, log, float_inference, float_model_file, model.file)
         if float_inference:
             self.s.generated_picture_hash = False
@@ -165,7 +165,7 @@ class HdacHfEncoder:
                             "picture against the IntraPeriod")
         # the base layer's headers and its encoder's own SEI (decoded picture hash) are traced exactly as the
         # decoder will trace them (doc/bitstream_syntax.md clause 6)
-        qp = self.qp_parser.access_unit_or_error(au.nal_units, index) if self.qp_parser else None
+        qp = self.qp_parser.access_unit_or_error(au.nal_units, index)
         parse_access_unit_sei(au, index, None, self.trace)
         pictures = self.bl_dec.decode(au.annexb())
         if len(pictures) != 1:
@@ -226,8 +226,11 @@ class HdacHfEncoder:
         sei_nal = b""
         if messages:
             # a suffix SEI NAL unit is never the first of its access unit: 3-byte start code (Annex B)
-            sei_nal = nu.annexb(make_sei_nal_unit(self.codec, [(pt, p) for pt, p, _ in messages], suffix=True),
-                                zero_byte=False)
+            # with the TemporalId of the picture it belongs to (H.265 7.4.2.2, H.266 7.4.2.2)
+            vcl = next(n for n, t in zip(au.nal_units, au.types) if nu.is_vcl(t, self.codec))
+            tid1 = nu.parse_nal_header(vcl, self.codec).temporal_id_plus1
+            sei_nal = nu.annexb(make_sei_nal_unit(self.codec, [(pt, p) for pt, p, _ in messages], suffix=True,
+                                                  temporal_id_plus1=tid1), zero_byte=False)
         data = au_bytes + sei_nal
         (final,) = split_access_units(data, self.codec)
         return data, EncodedPicture(index, is_key, fusion, picture_bits(final), out, md5, decoded)

@@ -187,10 +187,14 @@ class JvetEncoder:
             write_bytes(cached, data, "cached base-layer stream")
         return data
 
+    def _cache_key_files(self) -> tuple:
+        """The SHA-256 of the files besides the input that decide the stream (binary and cfg)."""
+        return sha256_file(self.binary), sha256_file(self.cfg_file)
+
     def _cache_path(self, yuv: str, args: list[str], out: str, recon: str) -> str:
         import hashlib
         h = hashlib.sha256()
-        for part in (sha256_file(self.binary), sha256_file(self.cfg_file), sha256_file(yuv)):
+        for part in self._cache_key_files() + (sha256_file(yuv),):
             h.update(part.encode())
         h.update(repr([a for a in args if a not in (yuv, out, recon, self.cfg_file)]).encode())
         return os.path.join(self.cache_dir, h.hexdigest() + ".bin")

@@ -14,7 +14,8 @@ import sys
 from Utilities.app_config import Option, flag, int_list, resolve_resource
 from Utilities.app_main import run_app
 from CommonLib.generation.model_registry import DEFAULT_HDAC_HF_MODEL, DEFAULT_HDAC_PLUS_MODEL
-from EncoderLib.base_layer_settings import HM_ENCODER, HM_ENCODER_CFG, X265_PARAMS, X265_PRESET
+from EncoderLib.base_layer_settings import (HM_ENCODER, HM_ENCODER_CFG, VTM_ENCODER, VTM_ENCODER_CFG, VVENC_ENCODER,
+                                           VVENC_PARAMS, VVENC_PRESET, X265_PARAMS, X265_PRESET)
 from Utilities.common_options import sequence_list_option
 
 COMMON_OPTIONS = [
@@ -25,13 +26,19 @@ COMMON_OPTIONS = [
     Option("HdacPlusModel", str, DEFAULT_HDAC_PLUS_MODEL, "HDAC+ integer model"),
     Option("BaseLayerQPs", str, "44,46,48,50", "HDAC-HF / HDAC+ rate points (base-layer QPs)"),
     Option("IntraQPs", str, "27", "key-picture QP of each BaseLayerQP (one value: the same for all)"),
-    Option("BaseLayerEncoders", str, "x265", "base layers of the HDAC-HF / HDAC+ points: x265, hm"),
+    Option("BaseLayerEncoders", str, "x265", "base layers of the HDAC-HF / HDAC+ points: x265, hm (HEVC), vtm, "
+           "vvenc (VVC)"),
     Option("HdacPlusBaseLayerEncoders", str, "", "base layers of the HDAC+ points (a subset of BaseLayerEncoders; "
            "empty = all of them)"),
     X265_PRESET,
     X265_PARAMS,
     HM_ENCODER,
     HM_ENCODER_CFG,
+    VTM_ENCODER,
+    VTM_ENCODER_CFG,
+    VVENC_ENCODER,
+    VVENC_PRESET,
+    VVENC_PARAMS,
     Option("Configs", str, "HDAC-HF,HDAC+,Animation-only", "test configurations: HDAC-HF, HDAC+, Animation-only "
            "(gates: the first two)"),
     Option("KeypointTransmissions", str, "always", "HDAC-HF's keypoint transmission modes: always, never, rd "
@@ -48,8 +55,6 @@ CTC_OPTIONS = COMMON_OPTIONS + [
     Option("Anchors", str, "x265", "anchors: VTM-LDB (VTM low-delay B, the GFVC CTC anchor), HM, VTM (low-delay P; "
            "HM and VTM need their binaries), x265 (not the JVET anchor)"),
     Option("AnchorQPs", str, "35,39,43,47,51", "anchor rate points (base QP of the low-delay P cascade)"),
-    Option("VtmEncoder", str, "", "VTM's EncoderApp (VTM anchor)"),
-    Option("VtmEncoderCfg", str, "", "VTM cfg (empty = encoder_lowdelay_P_vtm.cfg of VtmEncoder's installation)"),
     Option("VtmLdbEncoderCfg", str, "", "VTM low-delay B cfg of the VTM-LDB anchor (empty = encoder_lowdelay_vtm.cfg "
            "of VtmEncoder's installation)"),
     Option("X265AnchorPreset", str, "medium", "x265 preset of the x265 anchor"),
@@ -69,7 +74,7 @@ CTC_OPTIONS = COMMON_OPTIONS + [
     Option("Point", str, "", "compute this one point (its id: the points file name without .json) and stop"),
 ]
 # BaseLayerEncoders / HdacPlusBaseLayerEncoders name -> the base layer's label in configurations, points and reports
-BASE_LAYER_LABELS = {"x265": "x265", "hm": "HM"}
+BASE_LAYER_LABELS = {"x265": "x265", "hm": "HM", "vtm": "VTM", "vvenc": "VVenC"}
 
 QUICK = {"Sequences": "ctc01_lp_d6,ctc04_hdtf_aoc", "Frames": 16, "BaseLayerQPs": "44,50", "IntraQPs": "27",
          "AnimationIntraQPs": "22,32", "AnchorQPs": "37,45"}
@@ -78,7 +83,7 @@ QUICK = {"Sequences": "ctc01_lp_d6,ctc04_hdtf_aoc", "Frames": 16, "BaseLayerQPs"
 def ctc_options(values: dict, metrics: list[str], configs: list[str], anchors: list[str]) -> dict:
     """The run description of EvalLib.ctc from the cfg values (every check that needs no picture)."""
     from Utilities.errors import ConfigError
-    from EncoderLib.base_layer_settings import BaseLayerSettings
+    from EncoderLib.base_layer_settings import ENCODER_CODEC, BaseLayerSettings
     from EncoderLib.jvet_encoder import jvet_encoder
     from EvalLib.anchor import JVET_ANCHORS
     for name in ("HdacHfModel", "HdacPlusModel"):
@@ -95,13 +100,17 @@ def ctc_options(values: dict, metrics: list[str], configs: list[str], anchors: l
     base_layers = {}
     for name in [b for b in values["BaseLayerEncoders"].split(",") if b]:
         if name not in BASE_LAYER_LABELS:
-            raise ConfigError(f"BaseLayerEncoders: '{name}' is not x265 or hm")
+            raise ConfigError(f"BaseLayerEncoders: '{name}' is not one of {', '.join(BASE_LAYER_LABELS)}")
         if name == "x265":
             base_layers[BASE_LAYER_LABELS[name]] = x265
         else:
-            hm = BaseLayerSettings("hm", hm_encoder=values["HmEncoder"], hm_cfg=values["HmEncoderCfg"], picture_hash=0)
-            hm.jvet_encoder().cache_dir = os.path.join(values["OutputDir"], "hm_base_layer_cache")
-            base_layers[BASE_LAYER_LABELS[name]] = hm
+            offline = BaseLayerSettings(name, ENCODER_CODEC[name], hm_encoder=values["HmEncoder"],
+                                        hm_cfg=values["HmEncoderCfg"], vtm_encoder=values["VtmEncoder"],
+                                        vtm_cfg=values["VtmEncoderCfg"], vvenc_encoder=values["VvencEncoder"],
+                                        vvenc_preset=values["VvencPreset"], vvenc_params=values["VvencParams"],
+                                        picture_hash=0)
+            offline.jvet_encoder().cache_dir = os.path.join(values["OutputDir"], f"{name}_base_layer_cache")
+            base_layers[BASE_LAYER_LABELS[name]] = offline
     anchor_encoders = {}
     for a in anchors:
         if a in JVET_ANCHORS:

@@ -97,8 +97,9 @@ def _jvet_pictures(encoder, reader, n, rate, qp):
 
 def code_anchor_point(seq: dict, anchor: str, qp: int, frames: int = 0, metrics=None, jvet_encoder=None,
                       x265_preset: str = "medium", x265_params: str = "", x265_cascade: bool = True,
-                      x265_intra_qp: int | None = None) -> dict:
-    """One anchor rate point: ``anchor`` in ANCHORS at base QP ``qp`` (HM's cascade) on ``seq``."""
+                      x265_intra_qp: int | None = None, keep_picture: int | None = None) -> dict:
+    """One anchor rate point: ``anchor`` in ANCHORS at base QP ``qp`` (HM's cascade) on ``seq``. ``keep_picture``:
+    the index of a picture whose decoded and source R'G'B' pictures are returned in ``res["pictures"]``."""
     reader = VideoReader(seq["path"])
     rate = Fraction(seq.get("fps") or reader.info.frame_rate).limit_denominator(1001)
     n = min(frames or reader.info.num_frames, reader.info.num_frames)
@@ -126,4 +127,6 @@ def code_anchor_point(seq: dict, anchor: str, qp: int, frames: int = 0, metrics=
            "anchor_encoder": identity, "bits": parts, "seconds": n / float(rate)}
     for j, k in enumerate(metrics):
         res[k] = float(a[:, 2 + j].mean())
+    if keep_picture is not None and 0 <= keep_picture < n:
+        res["pictures"] = (pics[keep_picture].to_rgb(), None, sources[keep_picture])
     return res

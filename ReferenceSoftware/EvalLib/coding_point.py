@@ -24,7 +24,8 @@ BASE_METRICS = {"psnr_y": psnr_y, "ms_ssim_y": ms_ssim_y}
 
 def code_hdac_point(seq: dict, model_path: str, base_qp: int, intra_qp: int, frames: int = 0,
                     precision: int = 8, fusion: bool = True, intra_period: int = 0, metrics=None,
-                    base_layer: BaseLayerSettings | None = None, keypoint_transmission: str = "always") -> dict:
+                    base_layer: BaseLayerSettings | None = None, keypoint_transmission: str = "always",
+                    keep_picture: int | None = None) -> dict:
     """Encode ``seq`` and measure it; hash SEI messages off (rate as in the CTC).
 
     ``kbps`` counts every byte of the bitstream, ``bits`` splits them (CommonLib.syntax.bit_accounting).
@@ -40,8 +41,11 @@ def code_hdac_point(seq: dict, model_path: str, base_qp: int, intra_qp: int, fra
     bits = {"all": 0, "sei": 0, "animation": 0}
     parts = {p: 0 for p in PARTS}
     derived = 0
+    kept = None
     t0 = time.time()
     for src, data, pic in code_sequence(seq, model, base_qp, intra_qp, frames, intra_period, settings, base_layer):
+        if pic.index == keep_picture:
+            kept = (pic.out.rgb, pic.base.to_rgb(), src)
         bits["all"] += 8 * len(data)
         bits["sei"] += pic.bits.gfv + pic.bits.hash
         bits["animation"] += pic.bits.gfv + pic.bits.hash + (pic.bits.base if pic.is_key else 0)
@@ -67,4 +71,6 @@ def code_hdac_point(seq: dict, model_path: str, base_qp: int, intra_qp: int, fra
         res[k] = float(g[:, j].mean())
     for j, k in enumerate(BASE_METRICS):
         res["base_" + k] = float(b[:, j].mean())
+    if kept is not None:
+        res["pictures"] = kept
     return res

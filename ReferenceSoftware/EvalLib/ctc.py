@@ -88,22 +88,30 @@ def plan_points(seqs, opts) -> list[dict]:
 
 
 def run_point(p, frames, metric_names, weights=None, threads=1) -> dict:
+    """Compute and store one point: its JSON file and the crops of its picture (EvalLib.figure_crops)."""
     import torch
+
+    from EvalLib.figure_crops import figure_picture, save_crops
     torch.set_num_threads(threads)
+    counts = [c for c in (frames, p["seq"].get("frames", 0)) if c]
+    keep = figure_picture(min(counts)) if counts else None
     metrics = metric_functions(metric_names, weights)
     extra = {k: f for k, f in metrics.items() if k not in ("psnr_y", "ms_ssim_y")}
     if p["kind"] == "anchor":
         from EvalLib.anchor import code_anchor_point
         res = code_anchor_point(p["seq"], "x265" if p["encoder"] is None else p["config"], p["qp"], frames, extra,
-                                p["encoder"], *p["x265"])
+                                p["encoder"], *p["x265"], keep_picture=keep)
     else:
         from EvalLib.coding_point import code_hdac_point
         res = code_hdac_point(p["seq"], resolve_resource(p["model"]), p["qp"], p["intra_qp"], frames,
                               fusion=p["fusion"], metrics=extra, base_layer=p["base_layer"],
-                              keypoint_transmission=p["keypoint_transmission"])
+                              keypoint_transmission=p["keypoint_transmission"], keep_picture=keep)
         if p["config"] == ANIMATION:
             res["kbps_bitstream"], res["kbps"] = res["kbps"], res["kbps_animation"]
-    res["rate_point"], res["config"] = p["rate_point"], p["config"]
+    res["rate_point"], res["config"], res["point_id"] = p["rate_point"], p["config"], point_id(p)
+    pictures = res.pop("pictures", None)
+    if pictures is not None:
+        save_crops(p["file"], pictures[0], pictures[1], pictures[2], f"{p['seq']['name']}_source_f{res['frames']}.png")
     write_json(p["file"], res, "CTC point")
     return res
 

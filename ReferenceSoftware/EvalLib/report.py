@@ -226,6 +226,38 @@ def derived_keypoints_table(results, sent: str, derived: str, metrics) -> list[s
     return lines
 
 
+#: Table I of the paper (HDAC-HF with Laplacian filter on a VTM 12 base layer, GFVC test set; BD-rate %, PSNR-Y and
+#: MS-SSIM): against VVC, HEVC and HDAC+ (../shared/paper/HDAC-HF-paper.txt, section C)
+PAPER_TABLE_I = {"VVC": (9.30, -21.66), "HEVC": (-38.42, -47.12), "HDAC+": (-6.82, -6.20)}
+#: base-layer labels of EvalApp's VVC base layers
+VVC_BASE_LAYERS = ("VVenC", "VTM")
+
+
+def paper_comparison(tables, tests, metrics) -> list[str]:
+    """The paper's Table I beside this run's BD-rates of HDAC-HF on a VVC base layer (PSNR-Y, MS-SSIM): against
+    VTM low-delay B and P (the paper's VVC), HM (its HEVC) and HDAC+ on the same base layer."""
+    if not {"psnr_y", "ms_ssim_y"} <= set(metrics):
+        return []
+    rows = []
+    for t in tests:
+        words = t.split(" ")
+        if words[0] != "HDAC-HF" or words[-1] not in VVC_BASE_LAYERS:
+            continue
+        plus = f"HDAC+ {words[-1]}"
+        for anchor, paper in (("VTM-LDB", "VVC"), ("VTM", "VVC"), ("HM", "HEVC"), (plus, "HDAC+")):
+            if anchor in tables[t]:
+                ours = " | ".join(fmt(tables[t][anchor][m]["average"]) for m in ("psnr_y", "ms_ssim_y"))
+                ref = " | ".join(f"{v:+.2f}" for v in PAPER_TABLE_I[paper])
+                rows.append(f"| {t} against {label(anchor)} | {ours} | {paper} | {ref} |")
+    if not rows:
+        return []
+    return ["## Against the paper's Table I", "",
+            "The paper's HDAC-HF (Laplacian filter) is trained and tested on a VTM 12 base layer at QPs 44..50 "
+            "on the GFVC test set (VoxCeleb) against the GFVC anchors; this run's configuration beside it "
+            "(BD-rate %, negative = fewer bits).", "",
+            "| this run | PSNR-Y | MS-SSIM | paper: against | PSNR-Y | MS-SSIM |", "|---|---|---|---|---|---|"] + rows
+
+
 def write_report(results, values: dict, metrics, meta: dict, out_dir: str, description: list[str]) -> str:
     """Every file of a CTC report in ``out_dir``; returns the summary (the average BD-rates against the first
     anchor) for the console."""
@@ -272,6 +304,9 @@ def write_report(results, values: dict, metrics, meta: dict, out_dir: str, descr
         if "Animation-only" in tests:
             md += bd_section({t: tables[t]}, seqs, metrics, [t], "Animation-only",
                              f"{t} against animation-only") + [""]
+    comparison = paper_comparison(tables, tests, metrics)
+    if comparison:
+        md += comparison + [""]
     if warnings:
         md += ["Warnings:", ""] + [f"* {w}" for w in warnings] + [""]
     md += ["## Where the bits go", "", "Mean kbps over the sequences per part of the stream "
@@ -293,6 +328,13 @@ def write_report(results, values: dict, metrics, meta: dict, out_dir: str, descr
                "on whatever else the machine was running.", "", "| app | pictures/s | peak memory (MiB) |",
                "|---|---|---|"] + [f"| {k} | {v['fps']:.2f} | {v['peak_mib']:.0f} |" for k, v in speed.items()]
     md += ["", "## RD curves", ""] + [f"![{os.path.basename(p)}]({os.path.basename(p)})" for p in plots]
+    from EvalLib.figure_crops import CROP, write_figures
+    figures = write_figures(results, os.path.join(out_dir, "points"), out_dir)
+    if figures:
+        md += ["", "## Pictures", "", f"Per sequence the centre {CROP}x{CROP} samples of its middle picture: the "
+               "original, the base layer and each configuration at the rate point nearest to the middle point of "
+               "the first HDAC-HF configuration (kbps and PSNR-Y: the point's, over all its pictures); "
+               "EvalLib/figure_crops.py.", ""] + [f"![{os.path.basename(p)}]({os.path.basename(p)})" for p in figures]
     write_text(os.path.join(out_dir, "report.md"), "\n".join(md) + "\n", "CTC report")
     summary = []
     if anchors:

@@ -9,7 +9,7 @@ base-layer QP; the output picture is then, per sample of R', G', B'::
     O = Clip3( 0, 255, B + ( ( ResidualScale[ Clip3( 0, 51, SliceQpY ) ] * ( G - B ) + 32 ) >> 6 ) )
 
 with ``>>`` the arithmetic (flooring) shift and SliceQpY the QP of the first
-slice segment of the base-layer picture (CommonLib.syntax.hevc_slice_qp). A scale
+slice of the base-layer picture (CommonLib.syntax.hevc_slice_qp, vvc_slice_qp). A scale
 of 64 gives O = G exactly; a model without the table is used as if every
 entry were 64. This is the residual scaling of neural-network loop filters
 (the output of the network is a correction of the decoded picture whose

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from CommonLib.syntax import nal_unit as nu
 from CommonLib.syntax.bit_io import SyntaxReader, trace_line
+from CommonLib.syntax.slice_qp import SliceQpParserBase
 from Utilities.errors import BitstreamError
 
 __all__ = ["Sps", "Pps", "StRefPicSet", "SliceHeaderStart", "SliceQpParser", "ceil_log2"]
@@ -339,25 +340,12 @@ def _pred_weight_table(r: SyntaxReader, sps: Sps, slice_type: int, n_l0: int, n_
                     r.se(f"delta_chroma_offset_{lx}[{i}][{j}]")
 
 
-class SliceQpParser:
+class SliceQpParser(SliceQpParserBase):
     """Keeps the SPSs and PPSs of an HEVC stream and gives SliceQpY of each picture.
 
     Feed every NAL unit of an access unit (without start code) in decoding order
     to :meth:`access_unit`; it returns SliceQpY of the picture's first slice segment.
     """
-
-    def __init__(self, trace=None):
-        self.sps: dict[int, Sps] = {}
-        self.pps: dict[int, Pps] = {}
-        self.trace = trace
-
-    def access_unit_or_error(self, nal_units: list[bytes], picture: int = 0) -> int | BitstreamError:
-        """As :meth:`access_unit`, but a syntax error is returned instead of raised: decoders keep it
-        for the pictures that need SliceQpY, so that a stream whose model needs no QP decodes anyway."""
-        try:
-            return self.access_unit(nal_units, picture)
-        except BitstreamError as e:
-            return e
 
     def access_unit(self, nal_units: list[bytes], picture: int = 0) -> int:
         """SliceQpY of the picture of an access unit; SPSs / PPSs in it are kept. Traced, each syntax

@@ -17,6 +17,7 @@ All errors caused by corrupt data are :class:`BitstreamError`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import List, Tuple
 
@@ -30,7 +31,7 @@ __all__ = [
     "VVC_OPI", "VVC_DCI", "VVC_VPS", "VVC_SPS", "VVC_PPS", "VVC_PREFIX_APS",
     "VVC_PH", "VVC_AUD",
     "VVC_IDR_W_RADL", "VVC_CRA",
-    "NalHeader", "parse_nal_header", "write_nal_header",
+    "NalHeader", "parse_nal_header", "write_nal_header", "looks_like", "check_stream_codec",
     "annexb_units", "split_annexb", "annexb", "add_emulation_prevention", "remove_emulation_prevention",
     "make_nal_unit", "nal_payload_rbsp",
     "is_vcl", "is_irap", "starts_new_picture",
@@ -127,6 +128,41 @@ def write_nal_header(hdr: NalHeader, codec: str) -> bytes:
         b0 = layer
         b1 = (nut << 3) | tid1
     return bytes((b0, b1))
+
+
+#: the NAL unit types a conforming stream may begin with (its first access unit's first NAL unit: parameter sets,
+#: AUD, prefix SEI, or the slice of an IRAP picture; H.265 7.4.2.4.4, H.266 7.4.2.4.3)
+_FIRST_TYPES = {HEVC: {HEVC_VPS, HEVC_SPS, HEVC_PPS, HEVC_AUD, HEVC_PREFIX_SEI} | set(range(16, 22)),
+                VVC: {VVC_OPI, VVC_DCI, VVC_VPS, VVC_SPS, VVC_PPS, VVC_PREFIX_APS, VVC_PH, VVC_AUD,
+                      VVC_PREFIX_SEI, VVC_IDR_W_RADL, 8, VVC_CRA}}
+
+
+def looks_like(first_nal: bytes, codec: str) -> bool:
+    """True when ``first_nal`` (the first NAL unit of a stream, without start code) is a plausible first NAL unit
+    of a ``codec`` stream: its header parses with nuh_layer_id 0 and a type a stream may begin with. The two
+    header layouts differ enough that an HEVC stream never looks like VVC and the reverse (an HEVC VPS, SPS or
+    IRAP slice has nuh_reserved_zero_bit 1 or nuh_layer_id > 0 when read as VVC; a VVC one has nuh_layer_id > 0
+    when read as HEVC)."""
+    try:
+        h = parse_nal_header(first_nal, codec)
+    except BitstreamError:
+        return False
+    return h.nuh_layer_id == 0 and h.nal_unit_type in _FIRST_TYPES[codec]
+
+
+def check_stream_codec(data: bytes, codec: str) -> None:
+    """BitstreamError when the Annex-B stream ``data`` begins like a stream of the other codec (a VVC stream given
+    as HEVC, or the reverse); nothing when it looks like ``codec`` or like neither (the parsers then say what is
+    wrong)."""
+    _check_codec(codec)
+    m = re.search(b"\x00\x00\x01", data[:64])
+    if m is None:
+        return
+    first = data[m.end():m.end() + 2]
+    other = VVC if codec == HEVC else HEVC
+    if not looks_like(first, codec) and looks_like(first, other):
+        raise BitstreamError(f"the bitstream is {other.upper()}, not {codec.upper()} (its first NAL unit reads as "
+                             f"{other.upper()}): set BaseLayerCodec {other}")
 
 
 # --- emulation prevention -----------------------------------------------------
