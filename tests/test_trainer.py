@@ -291,3 +291,27 @@ def test_key_picture_study_residual_flow_starts_from_the_models_flow():
         study.residual_flow.bias.fill_(1.0)
         moved = study(key, kp, kp * 0.9)[0] - plain(key, kp, kp * 0.9)[0]
     assert torch.allclose(moved, torch.full_like(moved, 0.02 * math.tanh(1.0)), atol=1e-6)
+
+
+def test_training_on_a_vvc_base_layer(seq_list, tmp_path, jvet_tools, capsys):
+    """BaseLayerEncoder vvenc: the training clips' VVC base layers are coded by VVenC, kept as .vvc streams, and
+    decode to the same pictures on a second machine; two steps of training run on them."""
+    import glob
+
+    import numpy as np
+    from EncoderLib.base_layer_settings import BaseLayerSettings
+    from Utilities.sequence_list import read_sequence_list
+    from TrainingLib.training_data import prepare_clips
+    vvenc = jvet_tools["bin"]["vvencFFapp"]
+    bl = BaseLayerSettings("vvenc", "vvc", vvenc_encoder=vvenc, vvenc_preset="faster", picture_hash=0)
+    seqs = read_sequence_list(seq_list, "train")[:1]
+    streams = str(tmp_path / "streams")
+    a = prepare_clips(seqs, str(tmp_path / "c1"), [(32, 42)], 4, 8, progress=False, base_layer=bl, stream_dir=streams)
+    assert len(glob.glob(os.path.join(streams, "*", "*.vvc"))) == 1
+    b = prepare_clips(seqs, str(tmp_path / "c2"), [(32, 42)], 4, 8, progress=False, base_layer=bl, stream_dir=streams)
+    assert np.array_equal(a[0].decoded[(32, 42)], b[0].decoded[(32, 42)]) and a[0].decoded[(32, 42)].shape[0] == 8
+    vv = ["--BaseLayerEncoder", "vvenc", "--BaseLayerCodec", "vvc", "--VvencEncoder", vvenc, "--VvencPreset", "faster"]
+    assert trainer_main(_args(seq_list, tmp_path, "--Steps", "2", "--BaseLayerQPPairs", "42/32", *vv)) == 0
+    assert trainer_main(_args(seq_list, tmp_path / "x", "--Steps", "1", "--BaseLayerEncoder", "vvenc")) == 1
+    err = capsys.readouterr().err
+    assert "BaseLayerEncoder vvenc writes VVC: set BaseLayerCodec vvc" in err and "Traceback" not in err

@@ -160,3 +160,25 @@ def test_the_report_puts_the_papers_table_i_beside_hdac_hf_on_a_vvc_base_layer()
                     "| HDAC-HF never VVenC against HM | -3.00 | -4.00 | HEVC | -38.42 | -47.12 |",
                     "| HDAC-HF never VVenC against HDAC+ VVenC | -1.00 | -2.00 | HDAC+ | -6.82 | -6.20 |"]
     assert paper_comparison({"HDAC-HF x265": {"HM": cell(30.0)}}, ["HDAC-HF x265"], ["psnr_y", "ms_ssim_y"]) == []
+
+
+@pytest.mark.parametrize("name", ["GFV19_HF_VVENC_KPD", "GFV20_HF_VTM_REFRESH"])
+def test_vtm_decodes_the_vvc_conformance_streams_as_decoder_app_does(name, jvet_tools, tmp_path, capsys):
+    """VTM's DecoderApp on the VVC conformance streams (keypoints derived in GFV19, sent in GFV20): every decoded
+    picture hash OK, its base-layer pictures (-d 8) equal DecoderApp's byte for byte, its GFV SEI dump equals
+    DecoderApp's trace element by element."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    bs = os.path.join(root, "conformance", "bitstreams", name + ".bin")
+    n = sum(1 for line in open(bs[:-4] + ".md5") if not line.startswith("#"))
+    rec, dump = str(tmp_path / "vtm.yuv"), str(tmp_path / "sei.txt")
+    r = _run([jvet_tools["bin"]["DecoderAppStatic"], "-b", bs, "-d", "8", "-o", rec,
+              f"--OutputDecodedSEIMessagesFilename={dump}"])
+    pocs = [line for line in r.stdout.splitlines() if line.startswith("POC")]
+    assert r.returncode == 0 and len(pocs) == n and all("(OK)" in line for line in pocs)
+    bl, trace = str(tmp_path / "bl.yuv"), str(tmp_path / "trace.txt")
+    assert decoder_main(["-b", bs, "--BaseLayerCodec", "vvc", "--OutputBaseLayer", bl, "--TraceFile", trace,
+                         "-o", str(tmp_path / "out.rgb")]) == 0
+    assert capsys.readouterr().out.count("(OK)]") == n
+    assert open(bl, "rb").read() == open(rec, "rb").read()
+    ours = project_gfv_messages(trace)
+    assert ours == jvet_gfv_messages(dump) and len(ours) == (1 if "KPD" in name else n)

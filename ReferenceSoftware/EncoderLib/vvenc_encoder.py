@@ -5,7 +5,7 @@ trade-off from ``VvencPreset`` (faster, fast, medium, slow, slower) and
 further options from ``VvencParams``. One run codes the whole sequence in
 VVenC's low-delay structure, with the options the HDAC-HF base layer needs::
 
-    vvencFFapp --preset P -i in.yuv -s WxH --InputBitDepth 8 --OutputBitDepth 8 -fr FPS -f N -q QP
+    vvencFFapp --preset P -i in.yuv -s WxH --InputBitDepth 8 --OutputBitDepth 8 --FrameRate FPS -f N -q QP
                --IntraQPOffset=<IntraQP - QP> --IntraPeriod=<P or -1> --DecodingRefreshType none
                --PicReordering 0 --GOPSize 8 --QPA 0 --GOPQPA 0 --BIM 0 --MCTFFutureReference 0
                --Threads 1 --SEIDecodedPictureHash <0..3> -b out.bin [VvencParams]
@@ -19,7 +19,9 @@ VVenC's low-delay structure, with the options the HDAC-HF base layer needs::
   low-delay encoder can;
 * ``--DecodingRefreshType none``: VVenC refuses CRA/IDR refresh types in low delay, yet with ``--IntraPeriod``
   P it codes picture P, 2P, ... as IDR_W_RADL pictures: IRAP pictures, the key pictures;
-* ``--Threads 1``: one core per encoder (EvalApp runs several points at once).
+* ``--Threads 1``: one core per encoder (EvalApp runs several points at once);
+* ``--FrameRate`` is the sequence's rate rounded to an integer, as HM's and VTM's ``-fr``: it only sets the
+  stream's timing information (rates are computed from the sequence's own frame rate).
 
 VVenC codes 8-bit video at its default InternalBitDepth 10; the base-layer
 decoder converts to 8 bits (CommonLib.generation.base_layer_decoder). (FFmpeg
@@ -71,9 +73,11 @@ class VvencEncoder(JvetEncoder):
 
     def command(self, yuv: str, out: str, width: int, height: int, frame_rate: Fraction, frames: int, qp: int,
                 intra_qp: int, intra_period: int, picture_hash: int = 0, recon: str = "") -> list[str]:
-        fr = Fraction(frame_rate).limit_denominator(1001)
+        # an integer rate, as for HM and VTM: it only sets the stream's timing information, and VVenC refuses
+        # rates such as 21524/873 that its default TicksPerSecond cannot express
+        fps = max(1, round(Fraction(frame_rate)))
         args = [self.binary, "--preset", self.preset, "-i", yuv, "-s", f"{width}x{height}", "--InputBitDepth", "8",
-                "--OutputBitDepth", "8", "--FrameRate", str(fr.numerator), "--FrameScale", str(fr.denominator),
+                "--OutputBitDepth", "8", "--FrameRate", str(fps),
                 "-f", str(frames), "-q", str(qp), f"--IntraQPOffset={intra_qp - qp}",
                 f"--IntraPeriod={intra_period if intra_period > 0 else -1}", *BASE_LAYER_ARGS,
                 "--SEIDecodedPictureHash", str(picture_hash), "-b", out]

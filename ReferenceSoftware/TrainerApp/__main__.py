@@ -6,7 +6,9 @@ import sys
 
 from Utilities.app_config import Option, flag, int_list, resolve_resource
 from Utilities.app_main import run_app
-from EncoderLib.base_layer_settings import X265_PARAMS, X265_PRESET
+from CommonLib.syntax.options import BASE_LAYER_CODEC
+from EncoderLib.base_layer_settings import (HM_ENCODER, HM_ENCODER_CFG, VTM_ENCODER, VTM_ENCODER_CFG, VVENC_ENCODER,
+                                           VVENC_PARAMS, VVENC_PRESET, X265_PARAMS, X265_PRESET)
 from Utilities.common_options import THREADS, sequence_list_option
 
 OPTIONS = [
@@ -31,8 +33,18 @@ OPTIONS = [
            "points); when set, BaseLayerQPs and IntraQP are not used"),
     Option("StreamDir", str, "", "folder of the training clips' base-layer bitstreams: kept there when encoded, "
            "decoded from there when present (empty = not kept)"),
+    Option("BaseLayerEncoder", str, "x265", "encoder of the training clips' base layers: x265, hm (HEVC), vvenc, vtm "
+           "(VVC, BaseLayerCodec vvc), as EncoderApp's", choices=("x265", "hm", "vtm", "vvenc")),
+    BASE_LAYER_CODEC,
     X265_PRESET,
     X265_PARAMS,
+    HM_ENCODER,
+    HM_ENCODER_CFG,
+    VTM_ENCODER,
+    VTM_ENCODER_CFG,
+    VVENC_ENCODER,
+    VVENC_PRESET,
+    VVENC_PARAMS,
     Option("MaxFramesPerClip", int, 250, "pictures used per clip"),
     Option("Steps", int, 4000, "total optimisation steps"),
     Option("CropSize", int, 0, "train on random crops of this size (a multiple of 64; 0 = whole pictures); "
@@ -122,7 +134,12 @@ def run(cfg) -> int:
         raise ConfigError(f"ValidationSequences {sorted(unknown)} are not training clips of the list")
     rank, world = _distributed(cfg)
     from EncoderLib.base_layer_settings import BaseLayerSettings
-    base_layer = BaseLayerSettings(x265_preset=cfg.X265Preset, x265_params=cfg.X265Params, picture_hash=0)
+    base_layer = BaseLayerSettings(cfg.BaseLayerEncoder, cfg.BaseLayerCodec, x265_preset=cfg.X265Preset,
+                                   x265_params=cfg.X265Params, hm_encoder=cfg.HmEncoder, hm_cfg=cfg.HmEncoderCfg,
+                                   vtm_encoder=cfg.VtmEncoder, vtm_cfg=cfg.VtmEncoderCfg,
+                                   vvenc_encoder=cfg.VvencEncoder, vvenc_preset=cfg.VvencPreset,
+                                   vvenc_params=cfg.VvencParams, picture_hash=0)
+    base_layer.check(cfg.TrainIntraPeriod)
     prep = dict(cache_dir=cfg.CacheDir, pairs=pairs, intra_period=cfg.TrainIntraPeriod,
                 max_frames=cfg.MaxFramesPerClip, progress=bool(cfg.Progress) and rank == 0,
                 jobs=max(1, cfg.PrepareJobs), base_layer=base_layer, stream_dir=cfg.StreamDir)

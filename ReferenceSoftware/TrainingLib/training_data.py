@@ -90,9 +90,9 @@ def settings_tag(base_layer: BaseLayerSettings, intra_period: int, max_frames: i
     return hashlib.sha256(f"{intra_period}|{max_frames}|{key}".encode()).hexdigest()[:10]
 
 
-def stream_path(stream_dir: str, seq: dict, pair, tag: str) -> str:
-    """Where the base-layer bitstream of ``seq`` at ``pair`` is kept (``StreamDir``; Annex-B)."""
-    return os.path.join(stream_dir, tag, f"{seq['name']}_q{pair[1]}_i{pair[0]}.hevc")
+def stream_path(stream_dir: str, seq: dict, pair, tag: str, codec: str = "hevc") -> str:
+    """Where the base-layer bitstream of ``seq`` at ``pair`` is kept (``StreamDir``; Annex-B, extension the codec)."""
+    return os.path.join(stream_dir, tag, f"{seq['name']}_q{pair[1]}_i{pair[0]}.{codec}")
 
 
 def _decode_stream(data: bytes, codec: str) -> list:
@@ -126,7 +126,7 @@ def prepare_clip(seq: dict, cache_dir: str, pairs, intra_period: int, max_frames
         iqp, qp = pair
         p = os.path.join(d, f"decoded_q{qp}_i{iqp}.npy")
         if not os.path.exists(p):
-            sp = stream_path(stream_dir, seq, pair, tag) if stream_dir else ""
+            sp = stream_path(stream_dir, seq, pair, tag, base_layer.codec) if stream_dir else ""
             if sp and os.path.exists(sp):
                 with open(sp, "rb") as f:
                     pics = _decode_stream(f.read(), base_layer.codec)
