@@ -182,3 +182,16 @@ def test_vtm_decodes_the_vvc_conformance_streams_as_decoder_app_does(name, jvet_
     assert open(bl, "rb").read() == open(rec, "rb").read()
     ours = project_gfv_messages(trace)
     assert ours == jvet_gfv_messages(dump) and len(ours) == (1 if "KPD" in name else n)
+
+
+@pytest.mark.parametrize("rate", ["22.131147540983605", "35", "30000/1001"])
+def test_vvenc_codes_sequences_of_any_frame_rate(rate, tmp_path, jvet_tools):
+    """The test and training sequences run at 22.13, 24.59, 29.97 and 35 pictures/s: VVenC's default 27 MHz clock
+    refuses some of them; the base layer gives it an integer rate and one tick per picture."""
+    from fractions import Fraction
+    from EncoderLib.vvenc_encoder import vvenc_encoder
+    yuv = tmp_path / "in.yuv"
+    yuv.write_bytes(np.random.default_rng(2).integers(0, 256, 2 * 64 * 64 * 3 // 2, dtype=np.uint8).tobytes())
+    enc = vvenc_encoder(jvet_tools["bin"]["vvencFFapp"], "faster")
+    data = enc.encode(str(yuv), str(tmp_path / "o.266"), 64, 64, Fraction(rate), 2, 40, 30)
+    assert data.startswith(b"\x00\x00\x00\x01")

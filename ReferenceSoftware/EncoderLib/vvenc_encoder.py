@@ -5,7 +5,8 @@ trade-off from ``VvencPreset`` (faster, fast, medium, slow, slower) and
 further options from ``VvencParams``. One run codes the whole sequence in
 VVenC's low-delay structure, with the options the HDAC-HF base layer needs::
 
-    vvencFFapp --preset P -i in.yuv -s WxH --InputBitDepth 8 --OutputBitDepth 8 --FrameRate FPS -f N -q QP
+    vvencFFapp --preset P -i in.yuv -s WxH --InputBitDepth 8 --OutputBitDepth 8 --FrameRate FPS --TicksPerSecond -1
+               -f N -q QP
                --IntraQPOffset=<IntraQP - QP> --IntraPeriod=<P or -1> --DecodingRefreshType none
                --PicReordering 0 --GOPSize 8 --QPA 0 --GOPQPA 0 --BIM 0 --MCTFFutureReference 0
                --Threads 1 --SEIDecodedPictureHash <0..3> -b out.bin [VvencParams]
@@ -21,7 +22,8 @@ VVenC's low-delay structure, with the options the HDAC-HF base layer needs::
   P it codes picture P, 2P, ... as IDR_W_RADL pictures: IRAP pictures, the key pictures;
 * ``--Threads 1``: one core per encoder (EvalApp runs several points at once);
 * ``--FrameRate`` is the sequence's rate rounded to an integer, as HM's and VTM's ``-fr``: it only sets the
-  stream's timing information (rates are computed from the sequence's own frame rate).
+  stream's timing information (rates are computed from the sequence's own frame rate); ``--TicksPerSecond -1``
+  (one tick per picture) accepts any such rate (VVenC's 27 MHz default refuses 22 and 35 pictures/s).
 
 VVenC codes 8-bit video at its default InternalBitDepth 10; the base-layer
 decoder converts to 8 bits (CommonLib.generation.base_layer_decoder). (FFmpeg
@@ -73,11 +75,11 @@ class VvencEncoder(JvetEncoder):
 
     def command(self, yuv: str, out: str, width: int, height: int, frame_rate: Fraction, frames: int, qp: int,
                 intra_qp: int, intra_period: int, picture_hash: int = 0, recon: str = "") -> list[str]:
-        # an integer rate, as for HM and VTM: it only sets the stream's timing information, and VVenC refuses
-        # rates such as 21524/873 that its default TicksPerSecond cannot express
+        # an integer rate, as for HM and VTM: it only sets the stream's timing information; VVenC refuses rates
+        # its default TicksPerSecond (27 MHz) cannot express (21524/873, 22, 35): one tick per picture
         fps = max(1, round(Fraction(frame_rate)))
         args = [self.binary, "--preset", self.preset, "-i", yuv, "-s", f"{width}x{height}", "--InputBitDepth", "8",
-                "--OutputBitDepth", "8", "--FrameRate", str(fps),
+                "--OutputBitDepth", "8", "--FrameRate", str(fps), "--TicksPerSecond", "-1",
                 "-f", str(frames), "-q", str(qp), f"--IntraQPOffset={intra_qp - qp}",
                 f"--IntraPeriod={intra_period if intra_period > 0 else -1}", *BASE_LAYER_ARGS,
                 "--SEIDecodedPictureHash", str(picture_hash), "-b", out]
