@@ -32,10 +32,13 @@ def test_identity_and_zero_scale():
 def test_table_lookup_clips_the_qp():
     table = list(range(52))
     assert [scale_for_qp(table, q) for q in (-12, 0, 44, 51, 60)] == [0, 0, 44, 51, 51]
+    vvc = list(range(64))                                   # VVC's QP range: 0..63
+    assert [scale_for_qp(vvc, q) for q in (-12, 51, 58, 63, 70)] == [0, 51, 58, 63, 63]
     assert scale_for_qp(None, 44) == 64
+    assert check_table(vvc, "m") == vvc
 
 
-@pytest.mark.parametrize("bad", [[64] * 51, [64] * 51 + [257], [64] * 51 + [-1], [64] * 51 + [1.5], "x" * 52, 7])
+@pytest.mark.parametrize("bad", [[64] * 51, [64] * 53, [64] * 65, [64] * 51 + [257], [64] * 51 + [-1], [64] * 51 + [1.5], "x" * 52, 7])
 def test_bad_tables_are_model_errors(bad):
     with pytest.raises(ModelError, match="residual_scale"):
         check_table(bad, "m")
@@ -59,7 +62,7 @@ def test_model_file_carries_the_table(tiny_model_file, tmp_path):
     raw = open(imf.path, "rb").read().replace(b'"residual_scale":[64,', b'"residual_scale":[-4,')
     bad = tmp_path / "bad.hfim"
     bad.write_bytes(raw)
-    with pytest.raises(ModelError, match="residual_scale must be 52 integers"):
+    with pytest.raises(ModelError, match="residual_scale must be 52 or 64 integers"):
         IntegerModelFile(str(bad))
 
 
