@@ -134,8 +134,10 @@ def test_converter_fits_the_table_on_training_clips(tmp_path, tiny_model_file, e
     seq = {"name": "clip", "path": str(tmp_path / "clip.y4m")}
     alphas = {}
     for qp in (44, 50):
-        num, den, n = residual_statistics(seq, tiny_model_file, qp, 27, 0, 4)
-        assert n == 3 and fit["fit"][str(qp)]["pictures"] == 3
+        stats = residual_statistics(seq, tiny_model_file, qp, 27, 0, 4)
+        assert list(stats) == [qp]                          # x265 at constant QP: SliceQpY is the fit's QP
+        num, den, n = stats[qp]
+        assert n == 3 and fit["fit"][str(qp)]["pictures"] == 3 and fit["by"] == "SliceQpY"
         alphas[qp] = num / den
         assert fit["fit"][str(qp)]["alpha"] == pytest.approx(alphas[qp])
     table = imf.residual_scale
@@ -204,3 +206,32 @@ def test_converter_leaves_no_model_without_the_table_it_was_asked_for(tmp_path, 
     err = capsys.readouterr().err
     assert rc == 1 and "ResidualScaleSequences ['nope']" in err and "Traceback" not in err, err
     assert not out.exists() and not list(tmp_path.glob("*.part"))
+
+
+def test_converter_fits_a_64_entry_table_by_slice_qp_on_a_vvc_base_layer(tmp_path, tiny_model_file, example_clip,
+                                                                         jvet_tools, capsys):
+    """On a VVenC base layer one fit QP spreads over VVenC's cascade: the fit pools the fused pictures by their
+    SliceQpY (above 51 too) and the table has VVC's 64 entries."""
+    import shutil
+
+    from CommonLib.fixed_point.int_model_file import IntegerModelFile
+    from ConverterApp.__main__ import main as converter_main
+    from EncoderLib.base_layer_settings import BaseLayerSettings
+    from TrainingLib.residual_scale_fit import residual_statistics, scale_table
+    shutil.copy(example_clip, tmp_path / "clip.y4m")
+    (tmp_path / "list.yaml").write_text("- {name: clip, file: clip.y4m, split: train}\n")
+    vvenc = jvet_tools["bin"]["vvencFFapp"]
+    out = str(tmp_path / "fit.hfim")
+    rc = converter_main(["-m", tiny_model_file, "-o", out, "--SequenceList", str(tmp_path / "list.yaml"),
+                         "--ResidualScaleQPs", "46", "--ResidualScaleFrames", "5", "--BaseLayerEncoder", "vvenc",
+                         "--BaseLayerCodec", "vvc", "--VvencEncoder", vvenc, "--VvencPreset", "faster"])
+    assert rc == 0, capsys.readouterr().err
+    imf = IntegerModelFile(out)
+    fit = imf.header["residual_scale_fit"]
+    bl = BaseLayerSettings("vvenc", "vvc", vvenc_encoder=vvenc, vvenc_preset="faster", picture_hash=0)
+    stats = residual_statistics({"name": "clip", "path": str(tmp_path / "clip.y4m")}, tiny_model_file, 46, 27, 0, 5,
+                                bl)
+    assert len(stats) == 2 and max(stats) > 51 and sum(v[2] for v in stats.values()) == 4
+    assert sorted(fit["fit"]) == sorted(map(str, stats)) and fit["base_layer"]["encoder"] == "VVenC"
+    assert imf.residual_scale == scale_table({q: n / d for q, (n, d, _) in stats.items()}, 64)
+    assert len(imf.residual_scale) == 64

@@ -17,6 +17,9 @@ import sys
 
 from Utilities.app_config import Option, flag, int_list, resolve_resource
 from Utilities.app_main import run_app
+from CommonLib.syntax.options import BASE_LAYER_CODEC
+from EncoderLib.base_layer_settings import (HM_ENCODER, HM_ENCODER_CFG, VTM_ENCODER, VTM_ENCODER_CFG, VVENC_ENCODER,
+                                           VVENC_PARAMS, VVENC_PRESET, X265_PARAMS, X265_PRESET)
 from Utilities.common_options import THREADS, sequence_list_option
 
 OPTIONS = [
@@ -44,7 +47,29 @@ OPTIONS = [
     Option("ResidualScaleIntraPeriod", int, 0, "IRAP period of the fit's streams (0 = first picture only, as EncoderApp)"),
     Option("ResidualScaleFrom", str, "", "integer model whose ResidualScale table (and fit record) the output takes "
            "instead of a fit"),
+    Option("BaseLayerEncoder", str, "x265", "encoder of the calibration and fit streams' base layers: x265, hm "
+           "(HEVC), vvenc, vtm (VVC, BaseLayerCodec vvc: the fitted table then has 64 entries)",
+           choices=("x265", "hm", "vtm", "vvenc")),
+    BASE_LAYER_CODEC,
+    X265_PRESET,
+    X265_PARAMS,
+    HM_ENCODER,
+    HM_ENCODER_CFG,
+    VTM_ENCODER,
+    VTM_ENCODER_CFG,
+    VVENC_ENCODER,
+    VVENC_PRESET,
+    VVENC_PARAMS,
 ]
+
+
+def _base_layer(cfg):
+    """The base-layer settings of the calibration and fit streams (as EncoderApp's; no hash SEI)."""
+    from EncoderLib.base_layer_settings import BaseLayerSettings
+    return BaseLayerSettings(cfg.BaseLayerEncoder, cfg.BaseLayerCodec, x265_preset=cfg.X265Preset,
+                             x265_params=cfg.X265Params, hm_encoder=cfg.HmEncoder, hm_cfg=cfg.HmEncoderCfg,
+                             vtm_encoder=cfg.VtmEncoder, vtm_cfg=cfg.VtmEncoderCfg, vvenc_encoder=cfg.VvencEncoder,
+                             vvenc_preset=cfg.VvencPreset, vvenc_params=cfg.VvencParams, picture_hash=0)
 
 
 
@@ -110,7 +135,7 @@ def run(cfg) -> int:
     model, meta = load_model(source)
     seqs = _training_clips(cfg, cfg.CalibrationSequences, "CalibrationSequences")
     clips = prepare_clips(seqs, cfg.CacheDir, [(cfg.IntraQP, q) for q in qps], cfg.IntraPeriod, cfg.MaxFramesPerClip,
-                          False)
+                          False, base_layer=_base_layer(cfg))
     samples = calibration_samples(model, clips, [(cfg.IntraQP, q) for q in qps], cfg.CalibrationPictures)
     layers, consts, calib = convert(model, samples, cfg.WeightBits, cfg.Margin, cfg.ActivationBits,
                                     detector=bool(cfg.KeypointDetector))
@@ -162,8 +187,9 @@ def _fit(cfg, model_path: str, qps: list[int]):
     from TrainingLib.residual_scale_fit import fit_residual_scale
     seqs = _training_clips(cfg, cfg.ResidualScaleSequences, "ResidualScaleSequences")
     table, fit = fit_residual_scale(seqs, model_path, qps, cfg.IntraQP, cfg.ResidualScaleIntraPeriod,
-                                    cfg.ResidualScaleFrames, log=lambda m: print(f"ConverterApp: {m}", flush=True))
-    print(f"ConverterApp: ResidualScale[0..51] = {table}")
+                                    cfg.ResidualScaleFrames, log=lambda m: print(f"ConverterApp: {m}", flush=True),
+                                    base_layer=_base_layer(cfg))
+    print(f"ConverterApp: ResidualScale[0..{len(table) - 1}] = {table}")
     return table, fit
 
 

@@ -75,6 +75,7 @@ class EncodedPicture:
     out: OutputPicture
     md5: list
     base: object = None          # the decoded base-layer picture (YuvPicture)
+    slice_qp: int | None = None  # SliceQpY of the base-layer picture (None: its headers did not parse)
 
     @property
     def kind(self) -> PictureKind:
@@ -233,4 +234,5 @@ class HdacHfEncoder:
                                                   temporal_id_plus1=tid1), zero_byte=False)
         data = au_bytes + sei_nal
         (final,) = split_access_units(data, self.codec)
-        return data, EncodedPicture(index, is_key, fusion, picture_bits(final), out, md5, decoded)
+        return data, EncodedPicture(index, is_key, fusion, picture_bits(final), out, md5, decoded,
+                                    qp if isinstance(qp, int) else None)
