@@ -193,24 +193,32 @@ def test_x265_base_layer_encoder(benchmark, preset, params):
     benchmark.pedantic(run, rounds=2, warmup_rounds=0)
 
 
-def test_hm_base_layer_encoder(benchmark, tmp_path):
-    """HM 18.0's TAppEncoder (JVET low-delay P cfg) on the 32 pictures of the embedded clip, when
-    ../shared/jvet-tools is there (installed by its install.sh into a temporary folder)."""
+@pytest.mark.parametrize("encoder", ["HM", "VTM", "VVenC faster", "VVenC medium", "VVenC slow"])
+def test_jvet_base_layer_encoder(benchmark, encoder, tmp_path):
+    """The offline base-layer encoders on the 32 pictures of the embedded clip (BaseLayerQP 50, IntraQP 27), when
+    ../shared/jvet-tools is there (installed by its install.sh into a temporary folder): HM 18.0's TAppEncoder
+    and VTM 23.13's EncoderApp with their JVET low-delay P cfg, VVenC 1.15 at three presets with the base layer's
+    options (EncoderLib.vvenc_encoder); extra_info: pictures/s."""
     import subprocess
     from fractions import Fraction
     from Utilities.app_config import EXAMPLE_CLIP, resolve_resource
     from Utilities.video_io import VideoReader
     from EncoderLib.jvet_encoder import jvet_encoder
+    from EncoderLib.vvenc_encoder import vvenc_encoder
     tools = os.path.join(os.path.dirname(ROOT), "shared", "jvet-tools", "install.sh")
     if not os.path.isfile(tools):
         pytest.skip("needs ../shared/jvet-tools")
     d = subprocess.run(["bash", tools, str(tmp_path / "jvet")], capture_output=True, text=True, check=True).stdout.strip()
-    enc = jvet_encoder("HM", os.path.join(d, "bin", "TAppEncoderStatic"))
+    if encoder.startswith("VVenC"):
+        enc = vvenc_encoder(os.path.join(d, "bin", "vvencFFapp"), encoder.split()[1])
+    else:
+        enc = jvet_encoder(encoder, os.path.join(d, "bin", {"HM": "TAppEncoderStatic", "VTM": "EncoderAppStatic"}[encoder]))
     yuv = tmp_path / "in.yuv"
     yuv.write_bytes(b"".join(p.packed().tobytes() for p in VideoReader(resolve_resource(EXAMPLE_CLIP)).frames()))
     benchmark.extra_info["pictures"] = 32
     benchmark.pedantic(lambda: enc.encode(str(yuv), str(tmp_path / "o.bin"), 256, 256, Fraction(30), 32, 50, 27),
-                       rounds=2, warmup_rounds=0)
+                       rounds=1 if encoder == "VTM" else 2, warmup_rounds=0)
+    benchmark.extra_info["pictures_per_s"] = 32 / benchmark.stats.stats.mean
 
 
 def test_integer_keypoint_detector(benchmark, example_picture):
