@@ -368,3 +368,58 @@ def test_post_filter_integer_output_ignores_the_key_picture(example_clip, tmp_pa
     assert np.array_equal(a, b) and not np.array_equal(a, c)
     ref = _float_picture(model, pics[0], pics[3], KP10, KP10)
     assert np.abs(a.astype(int) - ref.astype(int)).mean() < 1.0
+
+
+def test_base_skips_integer_equals_float(example_clip, tmp_path):
+    """generator.base_skips (integer_decoding_process.md 7.3): the integer process of a model with U-Net skips of
+    the base layer follows its float network, and the skips matter (the base-layer picture changes the output
+    beyond what the bottleneck passes on: with the skips' weights zeroed the pictures differ)."""
+    import torch
+    from CommonLib.fixed_point.int_network import keypoints_q16
+    from Utilities.video_io import VideoReader
+
+    def cfg(c):
+        c.generator.base_skips = True
+
+    def init(m):
+        for conv in m.generator.base_skip:
+            conv.weight.normal_(0, 0.3)
+    model, net = _tiny_variant(tmp_path, example_clip, "tiny_bs", 5, cfg, init)
+    assert net.cfg.generator.base_skips and "generator.base_skip.0" in net.L
+    pics = [p.to_rgb() for p in VideoReader(example_clip).frames(count=3)]
+    key = net.key_state(pics[0], keypoints_q16(KP10, 8))
+    for i in (1, 2):
+        out = net.generate(key, keypoints_q16(KP10 + 5, 8), pics[i])
+        ref = _float_picture(model, pics[0], pics[i], KP10, KP10 + 5)
+        assert np.abs(out.astype(int) - ref.astype(int)).mean() < 1.0
+    with torch.no_grad():
+        for conv in model.generator.base_skip:
+            conv.weight.zero_()
+    plain = _float_picture(model, pics[0], pics[2], KP10, KP10 + 5)
+    assert np.abs(plain.astype(int) - ref.astype(int)).mean() > 0.5
+
+
+def test_base_skips_at_zero_are_the_network_without_them():
+    """A model widened with base_skips of zero weights (TrainerApp BaseSkips 1 from an InitModel without them)
+    computes what the original computes, with and without a base layer."""
+    import torch
+    from CommonLib.generation.network_config import tiny_config
+    from CommonLib.network.hdac_hf import HdacHfModel
+    torch.manual_seed(3)
+    plain_cfg, skip_cfg = tiny_config(), tiny_config()
+    skip_cfg.generator.base_skips = True
+    a, b = HdacHfModel(plain_cfg).eval(), HdacHfModel(skip_cfg).eval()
+    with torch.no_grad():
+        a.generator.final.weight.normal_(0, 0.05)
+    sd = dict(a.state_dict())
+    sd.update({k: torch.zeros_like(v) for k, v in b.state_dict().items() if k.startswith("generator.base_skip.")})
+    b.load_state_dict(sd)
+    key, base = torch.rand(1, 3, 64, 64), torch.rand(1, 3, 64, 64)
+    kp, kp_t = torch.rand(1, 10, 2) - 0.5, torch.rand(1, 10, 2) - 0.5
+    with torch.no_grad():
+        assert torch.equal(a.generate(key, base, kp, kp_t), b.generate(key, base, kp, kp_t))
+        assert torch.equal(a.generate(key, None, kp, kp_t), b.generate(key, None, kp, kp_t))
+        for conv in b.generator.base_skip:
+            conv.weight.normal_(0, 0.3)
+        assert not torch.equal(a.generate(key, base, kp, kp_t), b.generate(key, base, kp, kp_t))
+        assert torch.equal(a.generate(key, None, kp, kp_t), b.generate(key, None, kp, kp_t))

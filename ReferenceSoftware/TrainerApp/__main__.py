@@ -21,6 +21,9 @@ OPTIONS = [
          "the warped key features, no HF shuttling), a post-filter of the base layer at the same decoder cost"),
     flag("DenseMotionBase", 0, "the down-sampled base-layer picture is an input of the dense motion network "
          "(dense_motion.base_input; an InitModel without it is widened with zero weights)"),
+    flag("BaseSkips", 0, "U-Net skips of the base layer: the base encoder's features of every level below the "
+         "bottleneck are added, through a 1x1 convolution (zeros at first), to the decoder's input of that level "
+         "(generator.base_skips; an InitModel without them starts with zero weights)"),
     flag("HfL2Norm", 0, "L2-normalise channels after each HF addition (public code variant)"),
     sequence_list_option("train"),
     Option("ValidationSequences", str, "train_vr_face5,train_hdtf_radio10",
@@ -127,6 +130,7 @@ def run(cfg) -> int:
     net_cfg.generator.hf_l2norm = bool(cfg.HfL2Norm)
     net_cfg.dense_motion.base_input = bool(cfg.DenseMotionBase)
     net_cfg.generator.key_input = not cfg.PostFilter
+    net_cfg.generator.base_skips = bool(cfg.BaseSkips)
     seqs = read_sequence_list(resolve_resource(cfg.SequenceList), "train")
     held = {s for s in cfg.ValidationSequences.split(",") if s}
     unknown = held - {s["name"] for s in seqs}

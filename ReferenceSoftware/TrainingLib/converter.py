@@ -60,7 +60,11 @@ class RangeRecorder:
             elif isinstance(m, nn.Conv2d) and name.split(".")[-1] in ("project", "fuse_out", "mask", "occlusion",
                                                                       "final"):
                 self._hook(m, name)
+            if name.startswith("generator.base_skip.") and name.count(".") == 2:
+                self._hook(m, name)
             if name.startswith("generator.up.") and name.count(".") == 2:
+                self.handles.append(m.register_forward_pre_hook(self._pre(f"{name}.in")))
+            if name == "generator.final" and model.cfg.generator.base_skips:
                 self.handles.append(m.register_forward_pre_hook(self._pre(f"{name}.in")))
 
     def _hook(self, module, name):
@@ -142,12 +146,20 @@ def convert(model: HdacHfModel, samples, weight_bits: int = 8, margin: float = 1
         return q[name]
 
     # picture encoders (pixel units in: weights x 1/255)
-    enc_q = {}
+    enc_q, base_level_q = {}, []
     for enc in ("generator.key_encoder", "generator.base_encoder"):
         qc = block(f"{enc}.first", 0, 1 / 255)
+        levels = [qc]
         for i in range(g.num_down_blocks):
             qc = block(f"{enc}.down.{i}", qc)
+            levels.append(qc)
         enc_q[enc] = qc
+        base_level_q = levels
+    if g.base_skips:                                    # S_l on the base encoder's level-l features (clause 7.3)
+        for lvl in range(g.num_down_blocks):
+            n = f"generator.base_skip.{lvl}"
+            w, b = _conv_bn(mods[n], None)
+            L[n] = make_conv(w, b, base_level_q[lvl], q[n], 0, weight_bits)
     # hourglass of the dense motion generator
     hg = "dense_motion.hourglass"
     outs = [activation_bits - 2]                        # the hourglass input's quantiser
@@ -181,8 +193,11 @@ def convert(model: HdacHfModel, samples, weight_bits: int = 8, margin: float = 1
     qc = q["generator.fuse_out"]
     for j in range(g.num_down_blocks):
         n = f"generator.up.{j}"
-        q_in = q[f"{n}.in"] if g.hf_filter != "none" else qc
+        summed = (g.hf_filter != "none" and g.key_input) or (g.base_skips and j > 0)
+        q_in = q[f"{n}.in"] if summed else qc
         qc = block(n, q_in)
+    if g.base_skips:
+        qc = q["generator.final.in"]
     w, b = _conv_bn(mods["generator.final"], None)
     fs = 255.0 if g.output_mode == "residual" else 1.0
     L["generator.final"] = make_conv(w * fs, b * fs, qc, q["generator.final"], mods["generator.final"].padding[0],

@@ -176,6 +176,12 @@ class Trainer:
         if mine["dense_motion"]["base_input"] and not theirs["dense_motion"]["base_input"]:
             sd = widen_for_base_input(sd)
             theirs["dense_motion"]["base_input"] = True
+        if mine["generator"]["base_skips"] and not theirs["generator"]["base_skips"]:
+            sd = dict(sd)                                     # S_l = 0: the same function as InitModel's at first
+            for name, t in self.model.state_dict().items():
+                if name.startswith("generator.base_skip."):
+                    sd[name] = torch.zeros_like(t)
+            theirs["generator"]["base_skips"] = True
         if not mine["generator"]["key_input"] and theirs["generator"]["key_input"]:
             theirs["generator"]["key_input"] = False          # the post-filter ablation starts from the same tensors
         if mine != theirs:

@@ -266,12 +266,14 @@ class IntegerHdacHf:
         warped = self._warp_mask(top, motion).float()
         if not g.key_input:                                   # post-filter configurations (clause 7.3)
             warped = torch.zeros_like(warped)
+        base_feats = None
         if base is None:
             n = g.num_down_blocks
             q_base = self.L[f"generator.base_encoder.down.{n - 1}" if n else "generator.base_encoder.first"].q_out
             base_feat = torch.zeros_like(warped)
         else:
-            base_feat, q_base = self._encoder("generator.base_encoder", base)[-1]
+            base_feats = self._encoder("generator.base_encoder", base)
+            base_feat, q_base = base_feats[-1]
         x, q = self._concat(warped, q_top, base_feat, q_base)
         if "generator.project" in self.L:
             x, q = self.L["generator.project"](x), self.L["generator.project"].q_out
@@ -282,15 +284,21 @@ class IntegerHdacHf:
         for j in range(g.num_down_blocks):
             name = f"generator.up.{j}"
             level = g.num_down_blocks - j
+            terms = []                                        # (tensor, quantiser) added to x (clause 7.3)
+            if g.base_skips and level < g.num_down_blocks:
+                terms.append(self._base_skip(base_feats, level))
             if self.hf_kernel is not None and g.key_input:
                 e, q_e = key.feats[level]
                 hf = key.hf[level] if g.hf_order == "filter_warp" else None
                 hf = self._warp_mask(hf, motion) if hf is not None else self._high_pass(e)
-                q_in = self.L[name].q_in
-                x = (frshift(x.double(), q - q_in) + frshift(hf.double(), q_e - q_in)).clamp(self.amin, self.amax).float()
+                terms.append((hf, q_e))
+            if terms:
+                x = self._sum(x, q, terms, self.L[name].q_in)
             x = self._block(name, x, "up")
             q = self.L[name].q_out
         final = self.L["generator.final"]
+        if g.base_skips:
+            x = self._sum(x, q, [self._base_skip(base_feats, 0)], final.q_in)
         if g.output_mode == "sigmoid":
             pix = rshift(lut.sigmoid(final(x).long(), final.q_out, self.exp_table) * 255, MASK_BITS)
         else:
@@ -303,6 +311,22 @@ class IntegerHdacHf:
                 skip = grid_sample(key.rgb << qf, px, py)
             pix = rshift(skip + y, qf)
         return pix.clamp(0, 255).to(torch.uint8)[0].numpy()
+
+    def _base_skip(self, base_feats, level):
+        """S_l(e_b^l) (clause 7.3): the 1x1 convolution of the base encoder's level-l features; None without a
+        base layer (S_l has no bias: its output would be zeros)."""
+        if base_feats is None:
+            return None
+        layer = self.L[f"generator.base_skip.{level}"]
+        return layer(base_feats[level][0]), layer.q_out
+
+    def _sum(self, x, q, terms, q_in):
+        """x + the terms, each rounded to the quantiser q_in of the next layer first, then saturated (clause 7.3)."""
+        s = frshift(x.double(), q - q_in)
+        for t in terms:
+            if t is not None:
+                s = s + frshift(t[0].double(), t[1] - q_in)
+        return s.clamp(self.amin, self.amax).float()
 
     def _res_block(self, name, x, q):
         n1, c1, n2, c2 = (self.L[f"{name}.{p}"] for p in ("norm1", "conv1", "norm2", "conv2"))

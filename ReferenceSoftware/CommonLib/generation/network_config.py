@@ -50,6 +50,9 @@ class GeneratorConfig:
     output_mode: str = "sigmoid"      # sigmoid (paper) | residual (add to the base layer / warped key picture)
     key_input: bool = True            # False: the ablation "post-filter" (the warped key features are zeros and
                                       # no HF shuttling: the output depends on the base-layer picture alone)
+    base_skips: bool = False          # True: the base encoder's features of every level below the bottleneck are
+                                      # added, through a 1x1 convolution without bias, to the decoder's input of
+                                      # that level (U-Net skips: the decoder sees the base layer at full resolution)
 
 
 @dataclass

@@ -5,6 +5,9 @@ base encoder  the same shape, separate weights, on the decoded base-layer pictur
 warp          Ê_w = O . w(F, e_r^n)                                         (eq. 1)
 fusion        Ê = Conv3x3(ResBlocks(concat[Ê_w, base features]))
 decoder       d^1 = Up_1(Ê + ê_hf^n), d^j = Up_j(d^{j-1} + ê_hf^{n-j+1})    (eqs. 4-5)
+              with ``base_skips`` also + S_l(e_b^l), l = n-j+1 < n, and d^n + S_0(e_b^0) into the output
+              convolution: S_l a 1x1 convolution without bias of the base encoder's level-l features e_b^l
+              (U-Net skips; zeros without a base layer)
 output        sigmoid(Conv k x k (d^n))              (output_mode = sigmoid, paper)
               skip + Conv k x k (d^n), clipped         (output_mode = residual; skip is the
               base-layer picture, or the warped key picture in animation-only decoding)
@@ -59,6 +62,10 @@ class Generator(nn.Module):
         self.fuse_out = nn.Conv2d(bott, chans[n], 3, padding=1)
         self.up = nn.ModuleList(UpBlock2d(chans[i], chans[i - 1]) for i in range(n, 0, -1))
         self.final = nn.Conv2d(chans[0], 3, cfg.first_kernel, padding=cfg.first_kernel // 2)
+        if cfg.base_skips:                            # S_l of levels 0..n-1, zeros at first (the network without them)
+            self.base_skip = nn.ModuleList(nn.Conv2d(chans[i], chans[i], 1, bias=False) for i in range(n))
+            for conv in self.base_skip:
+                nn.init.zeros_(conv.weight)
         if cfg.output_mode == "residual":
             nn.init.zeros_(self.final.weight)
             nn.init.zeros_(self.final.bias)
@@ -83,18 +90,26 @@ class Generator(nn.Module):
         warped = resize_map(occlusion, top.shape[2:]) * warp(top, flow)
         if not cfg.key_input:                         # the post-filter ablation: nothing of the key picture
             warped = torch.zeros_like(warped)
+        base_feats = None
         if base is None:
             base_feat = torch.zeros_like(warped)
         else:
-            base_feat = self.base_encoder(base)[-1]
+            base_feats = self.base_encoder(base)
             if use_base is not None:
-                base_feat = base_feat * use_base.view(-1, 1, 1, 1).to(base_feat.dtype)
+                u = use_base.view(-1, 1, 1, 1)
+                base_feats = [f * u.to(f.dtype) for f in base_feats]
+            base_feat = base_feats[-1]
+        skips = cfg.base_skips and base_feats is not None
         x = self.fuse_out(self.bottleneck(self.project(torch.cat([warped, base_feat], dim=1))))
         for j, up in enumerate(self.up):
             level = cfg.num_down_blocks - j
+            if skips and level < cfg.num_down_blocks:
+                x = x + self.base_skip[level](base_feats[level])
             if cfg.hf_filter != "none" and cfg.key_input:
                 x = self._add(x, self._hf(key_feats[level], flow, occlusion))
             x = up(x)
+        if skips:
+            x = x + self.base_skip[0](base_feats[0])
         out = self.final(x)
         if cfg.output_mode == "sigmoid":
             return torch.sigmoid(out)
