@@ -315,3 +315,28 @@ def test_training_on_a_vvc_base_layer(seq_list, tmp_path, jvet_tools, capsys):
     assert trainer_main(_args(seq_list, tmp_path / "x", "--Steps", "1", "--BaseLayerEncoder", "vvenc")) == 1
     err = capsys.readouterr().err
     assert "BaseLayerEncoder vvenc writes VVC: set BaseLayerCodec vvc" in err and "Traceback" not in err
+
+
+def test_base_skips_start_at_zero_and_learn_at_their_own_rate(seq_list, tmp_path):
+    """BaseSkips 1 from an InitModel without them: the new 1x1 convolutions start at zero (InitModel's function),
+    are trained with NewTensorLrScale x the learning rate (Adam moves a weight by about its learning rate per step),
+    the other tensors with the learning rate; the model file says generator.base_skips."""
+    import torch
+    from CommonLib.generation.network_config import tiny_config
+    from CommonLib.network.hdac_hf import HdacHfModel
+    from CommonLib.network.model_file import save_model
+    torch.manual_seed(0)
+    init = str(tmp_path / "init.safetensors")
+    save_model(HdacHfModel(tiny_config()), init, "init")
+    assert trainer_main(_args(seq_list, tmp_path, "--Steps", "3", "--InitModel", init, "--BaseSkips", "1",
+                              "--LearningRate", "0.0001", "--NewTensorLrScale", "20", "--ValidateEvery", "0",
+                              "--ValidationFrames", "0", "--CropSize", "64")) == 0
+    log = json.load(open(tmp_path / "run" / "training_log.json"))
+    model, _ = load_model(str(tmp_path / "run" / "model.safetensors"), log["sha256"])
+    first, _ = load_model(init)
+    assert model.cfg.generator.base_skips
+    skip = max(float(c.weight.abs().max()) for c in model.generator.base_skip)
+    moved = max(float((a - b).abs().max()) for (n, a), (_, b) in
+                zip(model.named_parameters(), first.named_parameters()) if "base_skip" not in n)
+    # Adam's step is about lr (up to ~1.5 lr in its first steps with beta1 0.5)
+    assert 1e-3 < skip <= 3 * 20 * 1e-4 * 1.5 and moved <= 3 * 1e-4 * 1.5 and skip > 5 * moved

@@ -24,6 +24,9 @@ OPTIONS = [
     flag("BaseSkips", 0, "U-Net skips of the base layer: the base encoder's features of every level below the "
          "bottleneck are added, through a 1x1 convolution (zeros at first), to the decoder's input of that level "
          "(generator.base_skips; an InitModel without them starts with zero weights)"),
+    Option("NewTensorLrScale", float, 1.0, "learning-rate multiplier of the tensors InitModel does not have and "
+           "that start at zero (generator.base_skip.* with BaseSkips 1): Adam moves a weight by about the learning "
+           "rate per step, so new layers at a fine-tuning rate would stay near zero"),
     flag("HfL2Norm", 0, "L2-normalise channels after each HF addition (public code variant)"),
     sequence_list_option("train"),
     Option("ValidationSequences", str, "train_vr_face5,train_hdtf_radio10",

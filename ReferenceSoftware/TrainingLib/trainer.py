@@ -117,6 +117,7 @@ class Trainer:
         torch.manual_seed(cfg.Seed)
         self.model = HdacHfModel(net_cfg).to(self.device)
         self.init_sha256 = ""
+        self.new_tensors = set()
         if cfg.InitModel:
             self._init_from(cfg.InitModel)
         if cfg.FreezeDetector:
@@ -126,8 +127,12 @@ class Trainer:
         self.model = self.model.to(memory_format=self.memory_format)
         self.set_train_mode()
         self.names = {id(p): n for n, p in self.model.named_parameters()}
-        self.opt = torch.optim.Adam([p for p in self.model.parameters() if p.requires_grad], lr=cfg.LearningRate,
-                                    betas=(0.5, 0.999))
+        trained = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
+        new = [p for n, p in trained if n in self.new_tensors]
+        groups = [{"params": [p for n, p in trained if n not in self.new_tensors], "lr_scale": 1.0}]
+        if new:                                   # tensors InitModel lacks (zero at first) learn NewTensorLrScale x faster
+            groups.append({"params": new, "lr_scale": cfg.NewTensorLrScale})
+        self.opt = torch.optim.Adam(groups, lr=cfg.LearningRate, betas=(0.5, 0.999))
         self.ddp = None
         if self.world > 1:
             from torch.nn.parallel import DistributedDataParallel
@@ -181,6 +186,7 @@ class Trainer:
             for name, t in self.model.state_dict().items():
                 if name.startswith("generator.base_skip."):
                     sd[name] = torch.zeros_like(t)
+                    self.new_tensors.add(name)
             theirs["generator"]["base_skips"] = True
         if not mine["generator"]["key_input"] and theirs["generator"]["key_input"]:
             theirs["generator"]["key_input"] = False          # the post-filter ablation starts from the same tensors
@@ -263,7 +269,7 @@ class Trainer:
     def train_step(self, batch):
         cfg = self.cfg
         for group in self.opt.param_groups + (self.opt_d.param_groups if self.opt_d is not None else []):
-            group["lr"] = self.learning_rate(self.step)
+            group["lr"] = self.learning_rate(self.step) * group.get("lr_scale", 1.0)
         (key, key_src, base, target), lam, kps = batch
         key, key_src, base, target = (t.to(self.device).contiguous(memory_format=self.memory_format)
                                       for t in (key, key_src, base, target))
