@@ -45,7 +45,7 @@ def test_every_option_is_in_the_software_manual(options):
 
 def test_ctc_cfg_parses():
     cfg = parse_args(CTC_OPTIONS, ["-c", os.path.join(ROOT, "cfg", "ctc.yaml")], "EvalApp ctc")
-    assert cfg.BaseLayerQPs == "38,44,47,50" and cfg.IntraQPs == "27,32,37,37" and cfg.Metrics == "psnr_y,ms_ssim_y,fsim"
+    assert cfg.BaseLayerQPs == "38,44,47,50" and cfg.IntraQPs == "27,32,37,37" and cfg.Metrics == "psnr_y,ms_ssim_y,ssim_y,fsim"
     assert cfg.KeypointTransmissions == "always,never" and cfg.HdacPlusBaseLayerEncoders == "x265"
 
 
@@ -71,8 +71,28 @@ def test_the_readme_quotes_the_committed_ctc():
     for label, test in quoted.items():
         line = next(l for l in readme.splitlines() if l.startswith(f"| HDAC-HF, {label}"))
         cells = [c.strip() for c in line.strip("|").split("|")[1:]]
-        assert len(cells) == 2
-        for cell, anchor in zip(cells, ("HM", "VTM")):
+        assert len(cells) == 3
+        for cell, anchor in zip(cells, ("VTM LDB", "HM", "VTM")):
+            numbers = [float(x) for x in re.findall(r"[+-]\d+\.\d", cell)]
+            expected = [float(rows[(test, anchor)][m]) for m in ("psnr_y", "ms_ssim_y", "fsim")]
+            assert numbers == [float(f"{e:+.1f}") for e in expected], (label, anchor)
+
+
+def test_the_readme_quotes_the_committed_vvc_ctc():
+    """The README's VVC rows are the committed VVC CTC's BD-rates (doc/results/ctc_vvc/bd_rate.csv, average row;
+    PSNR-Y / MS-SSIM / FSIM rounded to 0.1 %) against VTM low-delay B, HM and VTM low-delay P."""
+    import csv
+    import re
+    readme = open(os.path.join(ROOT, "README.md")).read()
+    rows = {(r["test"], r["anchor"]): r for r in csv.DictReader(open(os.path.join(ROOT, "doc", "results", "ctc_vvc",
+                                                                                  "bd_rate.csv")))
+            if r["sequence"] == "average"}
+    for label, test in (("HDAC-HF, decoder-side keypoints, VVenC base layer", "HDAC-HF never VVenC"),
+                        ("HDAC+, VVenC base layer", "HDAC+ VVenC")):
+        line = next(l for l in readme.splitlines() if l.startswith(f"| {label}"))
+        cells = [c.strip() for c in line.strip("|").split("|")[1:]]
+        assert len(cells) == 3
+        for cell, anchor in zip(cells, ("VTM LDB", "HM", "VTM")):
             numbers = [float(x) for x in re.findall(r"[+-]\d+\.\d", cell)]
             expected = [float(rows[(test, anchor)][m]) for m in ("psnr_y", "ms_ssim_y", "fsim")]
             assert numbers == [float(f"{e:+.1f}") for e in expected], (label, anchor)
