@@ -89,7 +89,9 @@ def main(argv=None) -> int:
              "(EncoderLib/vvenc_encoder.py: low delay, GOP 8 with VVenC's QP offsets, no QP adaptation, one thread). "
              "BD-rate (PCHIP, %) against VTM 23.13 low-delay B (encoder_lowdelay_vtm.cfg, the GFVC CTC anchor), VTM "
              "low-delay P and HM 18.0 low-delay P at the same QPs; pictures/s: VVenC encoding of 256x256 on one "
-             "core of this machine (2 cores, the other busy). Made by `python -m tools.studies.vvc_base_layer`.", "",
+             "core of this machine while other jobs share its 2 cores (idle-machine speeds: "
+             "`pytest benchmarks -k jvet_base_layer --benchmark-only`). Made by `python -m tools.studies.vvc_base_layer`.",
+             "",
              f"| preset | {head} | pictures/s |", "|---|" + "---|" * 7]
     for name in names:
         rs = [r for r in results if r["config"] == name]
