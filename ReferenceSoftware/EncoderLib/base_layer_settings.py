@@ -38,8 +38,8 @@ ENCODER_CODEC = {"x265": "hevc", "hm": "hevc", "vtm": "vvc", "vvenc": "vvc"}
 DEFAULT_X265_PRESET = "veryslow"
 DEFAULT_X265_PARAMS = "psy-rd=0:psy-rdoq=0:aq-mode=0"
 #: VVenC preset of the VVenC base layer, chosen by measurement (doc/results/vvc_base_layer/report.md: against VTM
-#: low-delay B on the test split, BD-rate PSNR-Y +7.7 % for medium, +6.2 % for slow at about half medium's speed,
-#: +14.0 % fast, +16.2 % faster; medium is HM's rate, -0.1 %)
+#: low-delay B on the test split, BD-rate PSNR-Y +9.1 % for medium, +5.6 % for slow at about half medium's speed,
+#: +15.1 % fast, +19.2 % faster; medium is HM's rate, -0.1 %)
 DEFAULT_VVENC_PRESET = "medium"
 
 #: the base-layer options EncoderApp, EvalApp and TrainerApp share (one declaration each)
