@@ -340,3 +340,12 @@ def test_base_skips_start_at_zero_and_learn_at_their_own_rate(seq_list, tmp_path
                 zip(model.named_parameters(), first.named_parameters()) if "base_skip" not in n)
     # Adam's step is about lr (up to ~1.5 lr in its first steps with beta1 0.5)
     assert 1e-3 < skip <= 3 * 20 * 1e-4 * 1.5 and moved <= 3 * 1e-4 * 1.5 and skip > 5 * moved
+
+
+def test_generalisation_gap_study_refuses_unknown_clips(capsys):
+    """tools.studies.generalisation_gap names a clip that is not a training clip of the list (e.g. a test
+    sequence) in a one-line error, before any work."""
+    from tools.studies.generalisation_gap import main
+    assert main(["resource:models/hdac_hf_small_v2.safetensors", "--TrainClips", "ctc01_lp_d6"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "ctc01_lp_d6" in err[0]
