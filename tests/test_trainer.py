@@ -335,7 +335,7 @@ def test_base_skips_start_at_zero_and_learn_at_their_own_rate(seq_list, tmp_path
     model, _ = load_model(str(tmp_path / "run" / "model.safetensors"), log["sha256"])
     first, _ = load_model(init)
     assert model.cfg.generator.base_skips
-    skip = max(float(c.weight.abs().max()) for c in model.generator.base_skip)
+    skip = max(float(c.weight.detach().abs().max()) for c in model.generator.base_skip)
     moved = max(float((a - b).abs().max()) for (n, a), (_, b) in
                 zip(model.named_parameters(), first.named_parameters()) if "base_skip" not in n)
     # Adam's step is about lr (up to ~1.5 lr in its first steps with beta1 0.5)
