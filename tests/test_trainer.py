@@ -336,7 +336,7 @@ def test_base_skips_start_at_zero_and_learn_at_their_own_rate(seq_list, tmp_path
     first, _ = load_model(init)
     assert model.cfg.generator.base_skips
     skip = max(float(c.weight.detach().abs().max()) for c in model.generator.base_skip)
-    moved = max(float((a - b).abs().max()) for (n, a), (_, b) in
+    moved = max(float((a - b).detach().abs().max()) for (n, a), (_, b) in
                 zip(model.named_parameters(), first.named_parameters()) if "base_skip" not in n)
     # Adam's step is about lr (up to ~1.5 lr in its first steps with beta1 0.5)
     assert 1e-3 < skip <= 3 * 20 * 1e-4 * 1.5 and moved <= 3 * 1e-4 * 1.5 and skip > 5 * moved
