@@ -326,6 +326,18 @@ def _float_picture(model, key, base, kp, kp_t):
     return (model.generate(t(key), t(base), q(kp), q(kp_t))[0] * 255 + 0.5).clamp(0, 255).byte().numpy()
 
 
+def _integer_follows_float(model, net, pics):
+    """Pictures 1 and 2 generated from key picture 0 by the integer network lie within a mean of 1 of the float
+    model's; returns the key state and the float picture 2."""
+    from CommonLib.fixed_point.int_network import keypoints_q16
+    key = net.key_state(pics[0], keypoints_q16(KP10, 8))
+    for i in (1, 2):
+        out = net.generate(key, keypoints_q16(KP10 + 5, 8), pics[i])
+        ref = _float_picture(model, pics[0], pics[i], KP10, KP10 + 5)
+        assert np.abs(out.astype(int) - ref.astype(int)).mean() < 1.0
+    return key, ref
+
+
 def test_base_input_dense_motion_integer_equals_float(example_clip, tmp_path):
     """dense_motion.base_input (integer_decoding_process.md 6.4): the integer process of a converted model with
     the base-layer picture as a dense-motion input follows its float network, and the base-layer picture does
@@ -342,11 +354,7 @@ def test_base_input_dense_motion_integer_equals_float(example_clip, tmp_path):
     model, net = _tiny_variant(tmp_path, example_clip, "tiny_mb", 3, cfg, init)
     assert net.cfg.dense_motion.base_input
     pics = [p.to_rgb() for p in VideoReader(example_clip).frames(count=3)]
-    key = net.key_state(pics[0], keypoints_q16(KP10, 8))
-    for i in (1, 2):
-        out = net.generate(key, keypoints_q16(KP10 + 5, 8), pics[i])
-        ref = _float_picture(model, pics[0], pics[i], KP10, KP10 + 5)
-        assert np.abs(out.astype(int) - ref.astype(int)).mean() < 1.0
+    key, ref = _integer_follows_float(model, net, pics)
     flows = [net.dense_motion(key, keypoints_q16(KP10 + 5, 8), torch.from_numpy(pics[i]).long().unsqueeze(0))[0]
              for i in (1, 2)]
     assert not torch.equal(flows[0], flows[1])
@@ -387,11 +395,7 @@ def test_base_skips_integer_equals_float(example_clip, tmp_path):
     model, net = _tiny_variant(tmp_path, example_clip, "tiny_bs", 5, cfg, init)
     assert net.cfg.generator.base_skips and "generator.base_skip.0" in net.L
     pics = [p.to_rgb() for p in VideoReader(example_clip).frames(count=3)]
-    key = net.key_state(pics[0], keypoints_q16(KP10, 8))
-    for i in (1, 2):
-        out = net.generate(key, keypoints_q16(KP10 + 5, 8), pics[i])
-        ref = _float_picture(model, pics[0], pics[i], KP10, KP10 + 5)
-        assert np.abs(out.astype(int) - ref.astype(int)).mean() < 1.0
+    key, ref = _integer_follows_float(model, net, pics)
     with torch.no_grad():
         for conv in model.generator.base_skip:
             conv.weight.zero_()

@@ -146,20 +146,17 @@ def convert(model: HdacHfModel, samples, weight_bits: int = 8, margin: float = 1
         return q[name]
 
     # picture encoders (pixel units in: weights x 1/255)
-    enc_q, base_level_q = {}, []
+    level_q = {}                                        # quantiser of each encoder's level-l features
     for enc in ("generator.key_encoder", "generator.base_encoder"):
-        qc = block(f"{enc}.first", 0, 1 / 255)
-        levels = [qc]
+        level_q[enc] = [block(f"{enc}.first", 0, 1 / 255)]
         for i in range(g.num_down_blocks):
-            qc = block(f"{enc}.down.{i}", qc)
-            levels.append(qc)
-        enc_q[enc] = qc
-        base_level_q = levels
-    if g.base_skips:                                    # S_l on the base encoder's level-l features (clause 7.3)
+            level_q[enc].append(block(f"{enc}.down.{i}", level_q[enc][-1]))
+    enc_q = {enc: levels[-1] for enc, levels in level_q.items()}
+    if g.base_skips:                                    # S_l on the base encoder's level-l features (clause 7.4)
         for lvl in range(g.num_down_blocks):
             n = f"generator.base_skip.{lvl}"
             w, b = _conv_bn(mods[n], None)
-            L[n] = make_conv(w, b, base_level_q[lvl], q[n], 0, weight_bits)
+            L[n] = make_conv(w, b, level_q["generator.base_encoder"][lvl], q[n], 0, weight_bits)
     # hourglass of the dense motion generator
     hg = "dense_motion.hourglass"
     outs = [activation_bits - 2]                        # the hourglass input's quantiser

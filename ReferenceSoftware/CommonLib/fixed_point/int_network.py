@@ -284,7 +284,7 @@ class IntegerHdacHf:
         for j in range(g.num_down_blocks):
             name = f"generator.up.{j}"
             level = g.num_down_blocks - j
-            terms = []                                        # (tensor, quantiser) added to x (clause 7.3)
+            terms = []                                        # (tensor, quantiser) added to x (clause 7.4)
             if g.base_skips and level < g.num_down_blocks:
                 terms.append(self._base_skip(base_feats, level))
             if self.hf_kernel is not None and g.key_input:
@@ -313,7 +313,7 @@ class IntegerHdacHf:
         return pix.clamp(0, 255).to(torch.uint8)[0].numpy()
 
     def _base_skip(self, base_feats, level):
-        """S_l(e_b^l) (clause 7.3): the 1x1 convolution of the base encoder's level-l features; None without a
+        """S_l(e_b^l) (clause 7.4): the 1x1 convolution of the base encoder's level-l features; None without a
         base layer (S_l has no bias: its output would be zeros)."""
         if base_feats is None:
             return None
@@ -321,7 +321,7 @@ class IntegerHdacHf:
         return layer(base_feats[level][0]), layer.q_out
 
     def _sum(self, x, q, terms, q_in):
-        """x + the terms, each rounded to the quantiser q_in of the next layer first, then saturated (clause 7.3)."""
+        """x + the terms, each rounded to the quantiser q_in of the next layer first, then saturated (clause 7.4)."""
         s = frshift(x.double(), q - q_in)
         for t in terms:
             if t is not None:
