@@ -349,3 +349,48 @@ def test_generalisation_gap_study_refuses_unknown_clips(capsys):
     assert main(["resource:models/hdac_hf_small_v2.safetensors", "--TrainClips", "ctc01_lp_d6"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "ctc01_lp_d6" in err[0]
+
+
+def test_colour_augmentation(seq_list, tmp_path):
+    """ColourJitter / ChannelPermute: every sample's four pictures get one transform, x' = clip(g x_perm + o),
+    drawn within the option's bounds; without them the draws use the random generator as before."""
+    import numpy as np
+    import torch
+
+    from Utilities.sequence_list import read_sequence_list
+    from TrainingLib.training_data import Draw, PairSampler, prepare_clips
+    seqs = read_sequence_list(seq_list, "train")
+    pairs = [(27, 44), (27, 50)]
+    clips = prepare_clips(seqs, str(tmp_path / "cache"), pairs, 4, 8, progress=False)
+    plain_a, plain_b = PairSampler(clips, pairs, 5, crop=64), PairSampler(clips, pairs, 5, crop=64,
+                                                                         colour_jitter=0.0, channel_permute=0.0)
+    assert [plain_a.draw() for _ in range(6)] == [plain_b.draw() for _ in range(6)]
+    aug = PairSampler(clips, pairs, 5, crop=64, colour_jitter=0.3, channel_permute=1.0)
+    draws = [aug.draw() for _ in range(40)]
+    assert all(d.colour.perm != (0, 1, 2) and sorted(d.colour.perm) == [0, 1, 2] for d in draws)
+    assert all(0.7 <= g <= 1.3 for d in draws for g in d.colour.gain)
+    assert all(-0.15 <= o <= 0.15 for d in draws for o in d.colour.offset)
+    assert len({d.colour.gain for d in draws}) == 40                      # drawn per sample
+    got, _, _ = aug.batch_of(draws[:3])
+    bare = [Draw(**{**d.__dict__, "colour": None}) for d in draws[:3]]
+    ref, _, _ = aug.batch_of(bare)
+    for x, y in zip(got, ref):                                            # key, key source, base layer, target
+        for i, d in enumerate(draws[:3]):
+            g = torch.tensor(d.colour.gain).view(3, 1, 1)
+            o = torch.tensor(d.colour.offset).view(3, 1, 1)
+            assert torch.allclose(x[i], (y[i][list(d.colour.perm)] * g + o).clamp(0, 1), atol=1e-6)
+    jitter_only = PairSampler(clips, pairs, 5, colour_jitter=0.1)
+    assert all(jitter_only.draw().colour.perm == (0, 1, 2) for _ in range(20))
+    assert not np.isclose(float(got[3].mean()), float(ref[3].mean()))
+
+
+def test_real_clips_only_and_bad_colour_options(seq_list, tmp_path, capsys):
+    """TrainSynthetic 0 leaves out the clips marked synthetic (train_vx_tys here); out-of-range colour options
+    are one-line errors."""
+    assert trainer_main(_args(seq_list, tmp_path, "--Steps", "1", "--TrainSynthetic", "0", "--ColourJitter", "0.2",
+                              "--ChannelPermute", "0.5", "--ValidateEvery", "0", "--ValidationFrames", "0")) == 0
+    assert "1 training clips" in capsys.readouterr().out
+    for opt, val in (("ColourJitter", "1"), ("ColourJitter", "-0.1"), ("ChannelPermute", "1.5")):
+        assert trainer_main(_args(seq_list, tmp_path, "--Steps", "1", f"--{opt}", val)) == 1
+        err = capsys.readouterr().err
+        assert opt in err and len(err.strip().splitlines()) == 1

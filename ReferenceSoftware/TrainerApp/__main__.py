@@ -31,6 +31,8 @@ OPTIONS = [
     sequence_list_option("train"),
     Option("ValidationSequences", str, "train_vr_face5,train_hdtf_radio10",
            "comma-separated training clips held out for validation"),
+    flag("TrainSynthetic", 1, "train on the clips of the sequence list marked 'synthetic: true' (outputs of "
+         "face-animation models) as well as the real ones; 0 = real clips only"),
     Option("CacheDir", str, "work/train_cache", "cache of source / decoded base-layer pictures"),
     Option("IntraQP", int, 27, "QP of the IRAP key pictures of the training streams"),
     Option("TrainIntraPeriod", int, 100, "IRAP period of the training streams"),
@@ -68,6 +70,10 @@ OPTIONS = [
     Option("LrDecaySteps", str, "", "comma-separated steps at which the learning rate is multiplied by LrDecayFactor"),
     Option("LrDecayFactor", float, 0.1, "learning-rate decay factor"),
     Option("Seed", int, 1, "random seed"),
+    Option("ColourJitter", float, 0.0, "colour augmentation: per sample and channel a gain in [1-j, 1+j] and an "
+           "offset in [-j/2, j/2], the same for the sample's four pictures (0 = off; below 1)"),
+    Option("ChannelPermute", float, 0.0, "colour augmentation: probability that a sample's R, G, B channels are "
+           "permuted (one of the 5 other orders, the same for its four pictures)"),
     Option("BaseDropout", float, 0.25, "probability of zeroing the base-layer features"),
     Option("WeightL1", float, 1.0, "weight of the L1 pyramid (4 scales)"),
     Option("WeightMSE", float, 100.0, "MSE weight"),
@@ -124,6 +130,10 @@ def run(cfg) -> int:
         raise ConfigError(f"CropSize {cfg.CropSize} is not a positive multiple of 64")
     if not 0 <= cfg.DerivedKeypointShare <= 1:
         raise ConfigError(f"DerivedKeypointShare {cfg.DerivedKeypointShare} is outside 0..1")
+    if not 0 <= cfg.ColourJitter < 1:
+        raise ConfigError(f"ColourJitter {cfg.ColourJitter} is outside 0..1 (1 excluded)")
+    if not 0 <= cfg.ChannelPermute <= 1:
+        raise ConfigError(f"ChannelPermute {cfg.ChannelPermute} is outside 0..1")
     if cfg.DerivedKeypointShare > 0 and not cfg.FreezeDetector:
         raise ConfigError("DerivedKeypointShare above 0 needs FreezeDetector 1 (keypoints of a fixed detector)")
     if cfg.FreezeDetector and not cfg.InitModel:
@@ -152,7 +162,10 @@ def run(cfg) -> int:
                 jobs=max(1, cfg.PrepareJobs), base_layer=base_layer, stream_dir=cfg.StreamDir)
     if world > 1 and rank != 0:
         torch.distributed.barrier()                     # rank 0 fills the cache first
-    train_clips = prepare_clips([s for s in seqs if s["name"] not in held], **prep)
+    train_seqs = [s for s in seqs if s["name"] not in held and (cfg.TrainSynthetic or not s.get("synthetic"))]
+    if not train_seqs:
+        raise ConfigError("no training clip is left (all are held out for validation or synthetic)")
+    train_clips = prepare_clips(train_seqs, **prep)
     val_clips = prepare_clips([s for s in seqs if s["name"] in held], **prep)
     log = _logger(cfg, rank)
     small = [c.name for c in train_clips + val_clips if min(c.width, c.height) < cfg.CropSize]

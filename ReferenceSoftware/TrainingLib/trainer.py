@@ -139,7 +139,8 @@ class Trainer:
             self.ddp = DistributedDataParallel(self.model, device_ids=[self.device.index]
                                                if self.device.type == "cuda" else None)
         seed = cfg.Seed + 1000003 * self.rank
-        sampler_args = dict(crop=cfg.CropSize, derived_share=cfg.DerivedKeypointShare, keypoints=keypoints)
+        sampler_args = dict(crop=cfg.CropSize, derived_share=cfg.DerivedKeypointShare, keypoints=keypoints,
+                            colour_jitter=cfg.ColourJitter, channel_permute=cfg.ChannelPermute)
         if cfg.DataOnDevice:
             from TrainingLib.device_sampler import DevicePairSampler
             self.sampler = DevicePairSampler(train_clips, pairs, seed, self.device, **sampler_args)

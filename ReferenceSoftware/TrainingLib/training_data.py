@@ -185,7 +185,8 @@ def prepare_clips(seqs, cache_dir, pairs, intra_period, max_frames, progress=Tru
 
 @dataclass
 class Draw:
-    """One training sample: clip, key picture s, target t, QP pair, mirror, crop origin, keypoint source."""
+    """One training sample: clip, key picture s, target t, QP pair, mirror, crop origin, keypoint source, and
+    the colour transform of its four pictures (``ColourTransform``; None = the pictures as they are)."""
     clip: int
     s: int
     t: int
@@ -194,6 +195,24 @@ class Draw:
     y0: int
     x0: int
     derived: bool
+    colour: "ColourTransform | None" = None
+
+
+@dataclass
+class ColourTransform:
+    """x'_c = clip(gain_c x_perm[c] + offset_c, 0, 1) for c in R, G, B, the same for the four pictures of a
+    sample (key, key source, base layer, target): a face of another skin tone, light or white balance that keeps
+    the sample's geometry and motion, so that a network cannot tell the training people apart by colour."""
+    perm: tuple                  # source channel of R, G, B
+    gain: tuple
+    offset: tuple
+
+    def apply(self, x):
+        """``x``: (B, 3, H, W) float in [0, 1] (one picture of each of B samples with this transform)."""
+        import torch
+        g = torch.tensor(self.gain, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+        o = torch.tensor(self.offset, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+        return (x[:, list(self.perm)] * g + o).clamp(0, 1)
 
 
 class PairSampler:
@@ -201,13 +220,20 @@ class PairSampler:
     of one clip at one QP pair, mirrored at random, cropped to ``crop`` x ``crop`` at a random origin on the
     4-sample grid of the dense motion (0 = whole pictures), with keypoints derived from the decoded pictures
     with probability ``derived_share`` (the decoder's ``KeypointTransmission never``) and otherwise from the
-    source pictures (keypoints sent)."""
+    source pictures (keypoints sent).
+
+    Colour augmentation (``colour_jitter`` > 0 or ``channel_permute`` > 0): each sample's pictures get one
+    ``ColourTransform``: gains drawn in [1 - j, 1 + j] and offsets in [-j/2, +j/2] per channel (j =
+    ``colour_jitter``), and with probability ``channel_permute`` a random permutation of R, G, B other than the
+    identity. Without it the draws use the random generator exactly as before (runs resume identically)."""
 
     def __init__(self, clips: list[ClipCache], pairs, seed: int, flip: bool = True, crop: int = 0,
-                 derived_share: float = 0.0, keypoints=None):
+                 derived_share: float = 0.0, keypoints=None, colour_jitter: float = 0.0,
+                 channel_permute: float = 0.0):
         self.clips, self.pairs = clips, [tuple(p) for p in pairs]
         self.rng = np.random.default_rng(seed)
         self.flip, self.crop, self.derived_share = flip, crop, derived_share
+        self.colour_jitter, self.channel_permute = colour_jitter, channel_permute
         self.keypoints = keypoints           # TrainingLib.keypoint_cache.KeypointCache or None
         self.weights = np.array([len(c.source) for c in clips], np.float64)
         self.weights /= self.weights.sum()
@@ -228,7 +254,20 @@ class PairSampler:
             y0 = 4 * int(self.rng.integers(0, (c.height - self.crop) // 4 + 1))
             x0 = 4 * int(self.rng.integers(0, (c.width - self.crop) // 4 + 1))
         derived = bool(self.derived_share and self.rng.random() < self.derived_share)
-        return Draw(ci, s, t, pair, flip, y0, x0, derived)
+        return Draw(ci, s, t, pair, flip, y0, x0, derived, self._colour())
+
+    _PERMUTATIONS = ((0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0))     # all but the identity
+
+    def _colour(self) -> ColourTransform | None:
+        if not (self.colour_jitter > 0 or self.channel_permute > 0):
+            return None
+        perm = (0, 1, 2)
+        if self.channel_permute > 0 and self.rng.random() < self.channel_permute:
+            perm = self._PERMUTATIONS[int(self.rng.integers(len(self._PERMUTATIONS)))]
+        j = self.colour_jitter
+        gain = tuple(float(v) for v in self.rng.uniform(1 - j, 1 + j, 3)) if j > 0 else (1.0, 1.0, 1.0)
+        offset = tuple(float(v) for v in self.rng.uniform(-j / 2, j / 2, 3)) if j > 0 else (0.0, 0.0, 0.0)
+        return ColourTransform(perm, gain, offset)
 
     def pictures(self, d: Draw) -> list:
         c = self.clips[d.clip]
@@ -245,6 +284,9 @@ class PairSampler:
         flips = torch.tensor([d.flip for d in draws], device=rgb.device)
         rgb = torch.where(flips.view(-1, 1, 1, 1, 1), rgb.flip(-1), rgb)
         stack = [rgb[:, j].float() / 255.0 for j in range(4)]
+        if any(d.colour is not None for d in draws):
+            stack = [torch.cat([d.colour.apply(x[i:i + 1]) if d.colour is not None else x[i:i + 1]
+                                for i, d in enumerate(draws)]) for x in stack]
         lam = torch.tensor([qp_loss_weight(d.pair[1]) for d in draws], dtype=torch.float32)
         kps = None
         if self.keypoints is not None:
