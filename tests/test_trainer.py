@@ -394,3 +394,11 @@ def test_real_clips_only_and_bad_colour_options(seq_list, tmp_path, capsys):
         assert trainer_main(_args(seq_list, tmp_path, "--Steps", "1", f"--{opt}", val)) == 1
         err = capsys.readouterr().err
         assert opt in err and len(err.strip().splitlines()) == 1
+
+
+def test_no_validation_points_without_validation_pictures(seq_list, tmp_path):
+    """ValidationFrames 0 turns validation off, whatever ValidateEvery says (no empty, NaN points in the curve)."""
+    assert trainer_main(_args(seq_list, tmp_path, "--Steps", "2", "--ValidateEvery", "1",
+                              "--ValidationFrames", "0")) == 0
+    assert json.load(open(tmp_path / "run" / "curve.json"))["curve"] == []
+    assert json.load(open(tmp_path / "run" / "training_log.json"))["final_validation"] == {}

@@ -95,7 +95,7 @@ OPTIONS = [
     Option("ModelName", str, "hdac_hf_small", "name stored in the model file"),
     Option("CheckpointEvery", int, 200, "steps between writes of the run's state"),
     Option("ValidateEvery", int, 500, "steps between validations (0 = never)"),
-    Option("ValidationFrames", int, 8, "pictures per validation clip"),
+    Option("ValidationFrames", int, 8, "pictures per validation clip (0 = no validation)"),
     flag("Resume", 0, "continue the run in OutputDir (its state.safetensors) with the same recipe"),
     Option("InitModel", str, "", "model file whose weights start the training (fine-tuning); its architecture "
            "must equal NetworkConfig/HfFilter; empty = random initialisation"),

@@ -342,8 +342,8 @@ class Trainer:
         bar = tqdm(total=cfg.Steps, initial=self.step, desc="train", disable=not cfg.Progress or self.rank != 0,
                    dynamic_ncols=True)
         rec_avg = eq_avg = None
-        if self.rank == 0 and cfg.ValidateEvery and self.val_clips and not any(h["step"] == self.step
-                                                                                for h in self.history):
+        validating = self.rank == 0 and cfg.ValidateEvery and cfg.ValidationFrames and self.val_clips
+        if validating and not any(h["step"] == self.step for h in self.history):
             self.validation_point(rec_avg)
         self.set_train_mode()
         pool = ThreadPoolExecutor(1)
@@ -367,7 +367,7 @@ class Trainer:
                 eq_avg = eq if eq_avg is None else 0.98 * eq_avg + 0.02 * eq
                 bar.update(1)
                 bar.set_postfix(rec=f"{rec_avg:.4f}", eq=f"{eq_avg:.4f}")
-                if self.rank == 0 and cfg.ValidateEvery and self.val_clips and self.step % cfg.ValidateEvery == 0:
+                if validating and self.step % cfg.ValidateEvery == 0:
                     self.validation_point(rec_avg)
                     self.set_train_mode()
                 if cfg.CheckpointEvery and self.step % cfg.CheckpointEvery == 0:
