@@ -402,3 +402,21 @@ def test_no_validation_points_without_validation_pictures(seq_list, tmp_path):
                               "--ValidationFrames", "0")) == 0
     assert json.load(open(tmp_path / "run" / "curve.json"))["curve"] == []
     assert json.load(open(tmp_path / "run" / "training_log.json"))["final_validation"] == {}
+
+
+def test_local_post_filter_study_network():
+    """tools.studies.local_post_filter: the CNN starts as the base layer (last convolution zero), each output
+    sample depends only on the (2 Layers + 1)^2 samples around it, and the MAC count is the convolutions'."""
+    import torch
+    from tools.studies.local_post_filter import local_network, macs_per_picture, main
+    net = local_network(3, 4)
+    x = torch.rand(1, 3, 20, 20)
+    assert torch.equal(net(x), x)
+    for conv in net.convs:
+        torch.nn.init.normal_(conv.weight)
+    x.requires_grad_(True)
+    net(x)[0, :, 10, 10].sum().backward()
+    rows, cols = torch.nonzero(x.grad[0].abs().sum(0), as_tuple=True)
+    assert (int(rows.min()), int(rows.max()), int(cols.min()), int(cols.max())) == (7, 13, 7, 13)
+    assert macs_per_picture(3, 4, 10, 10) == 9 * (3 * 4 + 4 * 4 + 4 * 3) * 100
+    assert main(["--Layers", "1"]) == 1
