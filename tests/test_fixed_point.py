@@ -427,3 +427,58 @@ def test_base_skips_at_zero_are_the_network_without_them():
             conv.weight.normal_(0, 0.3)
         assert not torch.equal(a.generate(key, base, kp, kp_t), b.generate(key, base, kp, kp_t))
         assert torch.equal(a.generate(key, None, kp, kp_t), b.generate(key, None, kp, kp_t))
+
+
+def test_refinement_integer_equals_float(example_clip, tmp_path):
+    """generator.refine_layers (integer_decoding_process.md 7.6): the integer process of a model with the local
+    refinement P + R(P) follows its float network, and R matters (with its last convolution zeroed the float
+    pictures differ)."""
+    import torch
+    from Utilities.video_io import VideoReader
+
+    def cfg(c):
+        c.generator.refine_layers, c.generator.refine_channels = 3, 6
+
+    def init(m):
+        m.generator.refine[-1].weight.normal_(0, 0.05)
+        m.generator.refine[-1].bias.normal_(0, 0.02)
+    model, net = _tiny_variant(tmp_path, example_clip, "tiny_rf", 6, cfg, init)
+    assert net.cfg.generator.refine_layers == 3 and "generator.refine.2" in net.L
+    pics = [p.to_rgb() for p in VideoReader(example_clip).frames(count=3)]
+    key, ref = _integer_follows_float(model, net, pics)
+    with torch.no_grad():
+        model.generator.refine[-1].weight.zero_()
+        model.generator.refine[-1].bias.zero_()
+    plain = _float_picture(model, pics[0], pics[2], KP10, KP10 + 5)
+    assert np.abs(plain.astype(int) - ref.astype(int)).mean() > 0.5
+
+
+def test_refinement_at_zero_is_the_network_without_it():
+    """A refinement whose last convolution is zero (TrainerApp RefineLayers from an InitModel without one) leaves
+    the generated picture as it is, with and without a base layer; a refinement of 1 layer is refused."""
+    import pytest
+    import torch
+    from CommonLib.generation.network_config import tiny_config
+    from CommonLib.network.hdac_hf import HdacHfModel
+    torch.manual_seed(4)
+    plain_cfg, ref_cfg = tiny_config(), tiny_config()
+    ref_cfg.generator.refine_layers = 4
+    a, b = HdacHfModel(plain_cfg).eval(), HdacHfModel(ref_cfg).eval()
+    with torch.no_grad():
+        a.generator.final.weight.normal_(0, 0.05)
+    sd = dict(a.state_dict())
+    sd.update({k: v for k, v in b.state_dict().items() if k.startswith("generator.refine.")})
+    b.load_state_dict(sd)
+    assert float(b.generator.refine[0].weight.detach().abs().max()) > 0
+    assert float(b.generator.refine[-1].weight.detach().abs().max()) == 0
+    key, base = torch.rand(1, 3, 64, 64), torch.rand(1, 3, 64, 64)
+    kp, kp_t = torch.rand(1, 10, 2) - 0.5, torch.rand(1, 10, 2) - 0.5
+    with torch.no_grad():
+        assert torch.equal(a.generate(key, base, kp, kp_t), b.generate(key, base, kp, kp_t))
+        assert torch.equal(a.generate(key, None, kp, kp_t), b.generate(key, None, kp, kp_t))
+        b.generator.refine[-1].weight.normal_(0, 0.3)
+        assert not torch.equal(a.generate(key, base, kp, kp_t), b.generate(key, base, kp, kp_t))
+    bad = tiny_config()
+    bad.generator.refine_layers = 1
+    with pytest.raises(ValueError):
+        HdacHfModel(bad)

@@ -420,3 +420,28 @@ def test_local_post_filter_study_network():
     assert (int(rows.min()), int(rows.max()), int(cols.min()), int(cols.max())) == (7, 13, 7, 13)
     assert macs_per_picture(3, 4, 10, 10) == 9 * (3 * 4 + 4 * 4 + 4 * 3) * 100
     assert main(["--Layers", "1"]) == 1
+
+
+def test_refinement_starts_as_the_init_model_and_is_trained(seq_list, tmp_path, capsys):
+    """RefineLayers from an InitModel without a refinement: its convolutions are new tensors (random, the last one
+    zero: the InitModel's pictures at first) trained at NewTensorLrScale x the rate; RefineLayers 1 is refused."""
+    import torch
+    from CommonLib.generation.network_config import tiny_config
+    from CommonLib.network.hdac_hf import HdacHfModel
+    from CommonLib.network.model_file import save_model
+    torch.manual_seed(0)
+    init = str(tmp_path / "init.safetensors")
+    save_model(HdacHfModel(tiny_config()), init, "init")
+    common = ["--InitModel", init, "--LearningRate", "0.0001", "--ValidateEvery", "0", "--ValidationFrames", "0",
+              "--CropSize", "64", "--RefineChannels", "5"]
+    assert trainer_main(_args(seq_list, tmp_path, "--Steps", "3", "--RefineLayers", "3", "--NewTensorLrScale", "20",
+                              *common)) == 0
+    log = json.load(open(tmp_path / "run" / "training_log.json"))
+    model, _ = load_model(str(tmp_path / "run" / "model.safetensors"), log["sha256"])
+    g = model.cfg.generator
+    assert (g.refine_layers, g.refine_channels) == (3, 5) and model.generator.refine[1].weight.shape[:2] == (5, 5)
+    last = float(model.generator.refine[-1].weight.detach().abs().max())
+    assert 1e-3 < last <= 3 * 20 * 1e-4 * 1.5
+    assert trainer_main(_args(seq_list, tmp_path / "x", "--Steps", "1", "--RefineLayers", "1", *common)) == 1
+    err = capsys.readouterr().err
+    assert "RefineLayers" in err and len(err.strip().splitlines()) == 1

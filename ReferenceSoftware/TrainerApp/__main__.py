@@ -24,8 +24,12 @@ OPTIONS = [
     flag("BaseSkips", 0, "U-Net skips of the base layer: the base encoder's features of every level below the "
          "bottleneck are added, through a 1x1 convolution (zeros at first), to the decoder's input of that level "
          "(generator.base_skips; an InitModel without them starts with zero weights)"),
+    Option("RefineLayers", int, 0, "local refinement of the output picture, P + R(P): a chain of this many 3x3 "
+           "convolutions (0 = none, else at least 2; generator.refine_layers; an InitModel without it starts with "
+           "R = 0: random weights but a zero last convolution)"),
+    Option("RefineChannels", int, 32, "width of the refinement's convolutions (generator.refine_channels)"),
     Option("NewTensorLrScale", float, 1.0, "learning-rate multiplier of the tensors InitModel does not have and "
-           "that start at zero (generator.base_skip.* with BaseSkips 1): Adam moves a weight by about the learning "
+           "that start at zero (generator.base_skip.* with BaseSkips 1, generator.refine.* with RefineLayers): Adam moves a weight by about the learning "
            "rate per step, so new layers at a fine-tuning rate would stay near zero"),
     flag("HfL2Norm", 0, "L2-normalise channels after each HF addition (public code variant)"),
     sequence_list_option("train"),
@@ -144,6 +148,11 @@ def run(cfg) -> int:
     net_cfg.dense_motion.base_input = bool(cfg.DenseMotionBase)
     net_cfg.generator.key_input = not cfg.PostFilter
     net_cfg.generator.base_skips = bool(cfg.BaseSkips)
+    if cfg.RefineLayers and (cfg.RefineLayers < 2 or cfg.RefineChannels < 1):
+        raise ConfigError(f"RefineLayers {cfg.RefineLayers} / RefineChannels {cfg.RefineChannels}: the refinement "
+                          "needs at least 2 layers and 1 channel (RefineLayers 0 = none)")
+    net_cfg.generator.refine_layers = cfg.RefineLayers
+    net_cfg.generator.refine_channels = cfg.RefineChannels
     seqs = read_sequence_list(resolve_resource(cfg.SequenceList), "train")
     held = {s for s in cfg.ValidationSequences.split(",") if s}
     unknown = held - {s["name"] for s in seqs}

@@ -60,7 +60,7 @@ class RangeRecorder:
             elif isinstance(m, nn.Conv2d) and name.split(".")[-1] in ("project", "fuse_out", "mask", "occlusion",
                                                                       "final"):
                 self._hook(m, name)
-            if name.startswith("generator.base_skip.") and name.count(".") == 2:
+            if name.startswith(("generator.base_skip.", "generator.refine.")) and name.count(".") == 2:
                 self._hook(m, name)
             if name.startswith("generator.up.") and name.count(".") == 2:
                 self.handles.append(m.register_forward_pre_hook(self._pre(f"{name}.in")))
@@ -199,6 +199,18 @@ def convert(model: HdacHfModel, samples, weight_bits: int = 8, margin: float = 1
     fs = 255.0 if g.output_mode == "residual" else 1.0
     L["generator.final"] = make_conv(w * fs, b * fs, qc, q["generator.final"], mods["generator.final"].padding[0],
                                      weight_bits)
+    if g.refine_layers:                                 # R of P + R(P) (clause 7.6): pixel units in and out
+        q[f"generator.refine.{g.refine_layers - 1}"] = activation_q(255 * mx[f"generator.refine.{g.refine_layers - 1}"],
+                                                                    margin, amax)
+        qc = 0
+        for i in range(g.refine_layers):
+            n = f"generator.refine.{i}"
+            w, b = _conv_bn(mods[n], None)
+            w = w / 255 if i == 0 else w
+            if i == g.refine_layers - 1:
+                w, b = w * 255, b * 255
+            L[n] = make_conv(w, b, qc, q[n], mods[n].padding[0], weight_bits)
+            qc = q[n]
     if detector:
         if cfg.kp.scale_factor != dm.scale_factor:
             raise ValueError("the integer keypoint detector needs kp.scale_factor = dense_motion.scale_factor")

@@ -189,6 +189,14 @@ class Trainer:
                     sd[name] = torch.zeros_like(t)
                     self.new_tensors.add(name)
             theirs["generator"]["base_skips"] = True
+        if mine["generator"]["refine_layers"] and not theirs["generator"]["refine_layers"]:
+            sd = dict(sd)                                     # R's last convolution is zero: P + R(P) = P at first
+            for name, t in self.model.state_dict().items():
+                if name.startswith("generator.refine."):
+                    sd[name] = t.clone()
+                    self.new_tensors.add(name)
+            for k in ("refine_layers", "refine_channels"):
+                theirs["generator"][k] = mine["generator"][k]
         if not mine["generator"]["key_input"] and theirs["generator"]["key_input"]:
             theirs["generator"]["key_input"] = False          # the post-filter ablation starts from the same tensors
         if mine != theirs:

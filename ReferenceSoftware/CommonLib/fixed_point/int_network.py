@@ -87,6 +87,9 @@ class IntegerHdacHf:
             raise ModelError("the integer process does not define hf_l2norm (a public-code variant)")
         if g.output_mode not in ("residual", "sigmoid"):
             raise ModelError(f"unknown output_mode '{g.output_mode}'")
+        if g.refine_layers and (g.refine_layers < 2 or g.refine_channels < 1):
+            raise ModelError(f"refine_layers {g.refine_layers} / refine_channels {g.refine_channels}: a refinement "
+                             "has at least 2 layers and 1 channel")
         self.L = layers
         self.activation_bits = int(consts["activation_bits"][0]) if "activation_bits" in consts else 16
         self.amax = (1 << (self.activation_bits - 1)) - 1
@@ -94,6 +97,9 @@ class IntegerHdacHf:
         self.hg_q = self.activation_bits - 2
         for enc in ("generator.key_encoder", "generator.base_encoder"):
             first = layers[f"{enc}.first"]          # its input is an 8-bit picture: one digit (doc clause 2.4)
+            first._conv = ExactConv2d(first.weight, first.padding, first.groups, x_max_abs=255)
+        if g.refine_layers:                         # so is the refinement's input P (clause 7.6)
+            first = layers["generator.refine.0"]
             first._conv = ExactConv2d(first.weight, first.padding, first.groups, x_max_abs=255)
         self.exp_table = consts["exp_table"].to(torch.int64)
         k1 = consts["aa_kernel"].to(torch.int64)
@@ -310,7 +316,22 @@ class IntegerHdacHf:
                 px, py, _ = motion.at(tuple(key.rgb.shape[2:]))
                 skip = grid_sample(key.rgb << qf, px, py)
             pix = rshift(skip + y, qf)
-        return pix.clamp(0, 255).to(torch.uint8)[0].numpy()
+        pix = pix.clamp(0, 255)
+        if g.refine_layers:
+            pix = self._refine(pix)
+        return pix.to(torch.uint8)[0].numpy()
+
+    def _refine(self, pix):
+        """P' = Clip(0, 255, RShift((P << q) + RShift(acc, s), q)) (clause 7.6): the refinement's convolutions on
+        the 8-bit picture P (ReLU between them); the last one's output, in pixel units with q fractional bits, is
+        added to P without saturation to A bits."""
+        n = self.cfg.generator.refine_layers
+        r = pix.float()
+        for i in range(n - 1):
+            r = self.L[f"generator.refine.{i}"](r, apply_relu=True)
+        last = self.L[f"generator.refine.{n - 1}"]
+        y = frshift(last.accumulate(r), last.shift.view(1, -1, 1, 1)).long()
+        return rshift((pix << last.q_out) + y, last.q_out).clamp(0, 255)
 
     def _base_skip(self, base_feats, level):
         """S_l(e_b^l) (clause 7.4): the 1x1 convolution of the base encoder's level-l features; None without a

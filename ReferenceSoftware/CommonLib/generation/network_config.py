@@ -53,6 +53,8 @@ class GeneratorConfig:
     base_skips: bool = False          # True: the base encoder's features of every level below the bottleneck are
                                       # added, through a 1x1 convolution without bias, to the decoder's input of
                                       # that level (U-Net skips: the decoder sees the base layer at full resolution)
+    refine_layers: int = 0            # > 0: a local refinement of the output picture P, P + R(P), with R a chain of
+    refine_channels: int = 32         # refine_layers 3x3 convolutions (ReLU between them; refine_channels wide)
 
 
 @dataclass

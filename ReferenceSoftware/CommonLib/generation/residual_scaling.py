@@ -1,5 +1,5 @@
 """Residual scaling of a generated picture towards its base-layer picture
-(doc/decoding_process.md, clause 4.1; doc/integer_decoding_process.md, clause 7.6).
+(doc/decoding_process.md, clause 4.1; doc/integer_decoding_process.md, clause 7.7).
 
 With fusion, the generated picture G and the decoded base-layer picture B of
 the same access unit are both estimates of the source. A model may carry a

@@ -12,6 +12,11 @@ output        sigmoid(Conv k x k (d^n))              (output_mode = sigmoid, pap
               skip + Conv k x k (d^n), clipped         (output_mode = residual; skip is the
               base-layer picture, or the warped key picture in animation-only decoding)
 
+refinement    P' = P + R(P), P = clip(output, 0, 1), R = Conv3x3(C -> 3) . ReLU . Conv3x3(C -> C) ... ReLU .
+              Conv3x3(3 -> C), ``refine_layers`` convolutions in all (``refine_layers`` > 0; the last one zero at
+              first): a correction of each sample from the (2 refine_layers + 1)^2 samples around it, which
+              cannot recognise a face (doc/model_card.md, the local post-filter study)
+
 With ``key_input`` False (the ablation "post-filter") the warped key features are zeros and there is no HF
 shuttling: the output is a function of the base-layer picture alone, at the same decoder cost.
 
@@ -69,6 +74,15 @@ class Generator(nn.Module):
         if cfg.output_mode == "residual":
             nn.init.zeros_(self.final.weight)
             nn.init.zeros_(self.final.bias)
+        if cfg.refine_layers:
+            if cfg.refine_layers < 2 or cfg.refine_channels < 1:
+                raise ValueError("refine_layers must be 0 or at least 2, refine_channels positive")
+            c = cfg.refine_channels
+            self.refine = nn.ModuleList([nn.Conv2d(3, c, 3, padding=1)] +
+                                        [nn.Conv2d(c, c, 3, padding=1) for _ in range(cfg.refine_layers - 2)] +
+                                        [nn.Conv2d(c, 3, 3, padding=1)])
+            nn.init.zeros_(self.refine[-1].weight)
+            nn.init.zeros_(self.refine[-1].bias)
 
     def _hf(self, e, flow, occ):
         out = shuttle(e, flow, occ, self.cfg.hf_filter, self.cfg.hf_order)
@@ -112,9 +126,18 @@ class Generator(nn.Module):
             x = x + self.base_skip[0](base_feats[0])
         out = self.final(x)
         if cfg.output_mode == "sigmoid":
-            return torch.sigmoid(out)
-        skip = self.skip_picture(key, base, flow, use_base)
-        return skip + out
+            out = torch.sigmoid(out)
+        else:
+            out = self.skip_picture(key, base, flow, use_base) + out
+        return self.refined(out) if cfg.refine_layers else out
+
+    def refined(self, out):
+        """P + R(P) with P = clip(out, 0, 1) (the refinement of the module docstring)."""
+        p = out.clamp(0, 1)
+        r = p
+        for conv in self.refine[:-1]:
+            r = torch.relu(conv(r))
+        return p + self.refine[-1](r)
 
     @staticmethod
     def skip_picture(key, base, flow, use_base):
