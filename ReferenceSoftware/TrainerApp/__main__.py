@@ -148,11 +148,10 @@ def run(cfg) -> int:
     net_cfg.dense_motion.base_input = bool(cfg.DenseMotionBase)
     net_cfg.generator.key_input = not cfg.PostFilter
     net_cfg.generator.base_skips = bool(cfg.BaseSkips)
-    if cfg.RefineLayers and (cfg.RefineLayers < 2 or cfg.RefineChannels < 1):
-        raise ConfigError(f"RefineLayers {cfg.RefineLayers} / RefineChannels {cfg.RefineChannels}: the refinement "
-                          "needs at least 2 layers and 1 channel (RefineLayers 0 = none)")
     net_cfg.generator.refine_layers = cfg.RefineLayers
     net_cfg.generator.refine_channels = cfg.RefineChannels
+    if net_cfg.generator.refine_problem():
+        raise ConfigError(f"RefineLayers / RefineChannels: {net_cfg.generator.refine_problem()}")
     seqs = read_sequence_list(resolve_resource(cfg.SequenceList), "train")
     held = {s for s in cfg.ValidationSequences.split(",") if s}
     unknown = held - {s["name"] for s in seqs}

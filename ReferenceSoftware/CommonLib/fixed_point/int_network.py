@@ -87,9 +87,8 @@ class IntegerHdacHf:
             raise ModelError("the integer process does not define hf_l2norm (a public-code variant)")
         if g.output_mode not in ("residual", "sigmoid"):
             raise ModelError(f"unknown output_mode '{g.output_mode}'")
-        if g.refine_layers and (g.refine_layers < 2 or g.refine_channels < 1):
-            raise ModelError(f"refine_layers {g.refine_layers} / refine_channels {g.refine_channels}: a refinement "
-                             "has at least 2 layers and 1 channel")
+        if g.refine_problem():
+            raise ModelError(g.refine_problem())
         self.L = layers
         self.activation_bits = int(consts["activation_bits"][0]) if "activation_bits" in consts else 16
         self.amax = (1 << (self.activation_bits - 1)) - 1

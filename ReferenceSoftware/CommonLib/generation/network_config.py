@@ -56,6 +56,13 @@ class GeneratorConfig:
     refine_layers: int = 0            # > 0: a local refinement of the output picture P, P + R(P), with R a chain of
     refine_channels: int = 32         # refine_layers 3x3 convolutions (ReLU between them; refine_channels wide)
 
+    def refine_problem(self) -> str:
+        """Why ``refine_layers`` / ``refine_channels`` describe no refinement ('' when they do, or when there is none)."""
+        if self.refine_layers and (self.refine_layers < 2 or self.refine_channels < 1):
+            return (f"refine_layers {self.refine_layers} / refine_channels {self.refine_channels}: a refinement has "
+                    "at least 2 layers and 1 channel (refine_layers 0 = none)")
+        return ""
+
 
 @dataclass
 class NetworkConfig:

@@ -75,8 +75,8 @@ class Generator(nn.Module):
             nn.init.zeros_(self.final.weight)
             nn.init.zeros_(self.final.bias)
         if cfg.refine_layers:
-            if cfg.refine_layers < 2 or cfg.refine_channels < 1:
-                raise ValueError("refine_layers must be 0 or at least 2, refine_channels positive")
+            if cfg.refine_problem():
+                raise ValueError(cfg.refine_problem())
             c = cfg.refine_channels
             self.refine = nn.ModuleList([nn.Conv2d(3, c, 3, padding=1)] +
                                         [nn.Conv2d(c, c, 3, padding=1) for _ in range(cfg.refine_layers - 2)] +
