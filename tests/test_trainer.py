@@ -419,7 +419,55 @@ def test_local_post_filter_study_network():
     rows, cols = torch.nonzero(x.grad[0].abs().sum(0), as_tuple=True)
     assert (int(rows.min()), int(rows.max()), int(cols.min()), int(cols.max())) == (7, 13, 7, 13)
     assert macs_per_picture(3, 4, 10, 10) == 9 * (3 * 4 + 4 * 4 + 4 * 3) * 100
+    assert macs_per_picture(3, 4, 10, 10, inputs=6) == 9 * (6 * 4 + 4 * 4 + 4 * 3) * 100
     assert main(["--Layers", "1"]) == 1
+    fusion = local_network(3, 4, inputs=6)                      # --KeyInput: a second picture, just as local
+    second = torch.rand(1, 3, 20, 20)
+    assert torch.equal(fusion(x.detach(), second), x.detach())
+    for conv in fusion.convs:
+        torch.nn.init.normal_(conv.weight)
+    second.requires_grad_(True)
+    fusion(x.detach(), second)[0, :, 10, 10].sum().backward()
+    rows, cols = torch.nonzero(second.grad[0].abs().sum(0), as_tuple=True)
+    assert (int(rows.min()), int(rows.max()), int(cols.min()), int(cols.max())) == (7, 13, 7, 13)
+
+
+def test_grafted_local_filter_is_the_refinement(tmp_path, capsys):
+    """tools.studies.graft_local_filter: the grafted model's picture is P + F(P), P the model's picture and F the
+    study's filter as saved and loaded again; the other tensors are the model's; a file that is not the study's
+    is a one-line error."""
+    import torch
+    from CommonLib.generation.network_config import tiny_config
+    from CommonLib.network.hdac_hf import HdacHfModel
+    from CommonLib.network.model_file import save_model
+    from tools.studies.graft_local_filter import main
+    from tools.studies.local_post_filter import load_filter, local_network, save_filter
+    torch.manual_seed(3)
+    src = HdacHfModel(tiny_config()).eval()
+    save_model(src, str(tmp_path / "m.safetensors"), "m")
+    filt = local_network(3, 5)
+    for conv in filt.convs:
+        torch.nn.init.normal_(conv.weight, std=0.2)
+    save_filter(filt, str(tmp_path / "f.safetensors"), 3, 5, 1234)
+    again = local_network(3, 5)
+    assert load_filter(again, str(tmp_path / "f.safetensors")) == 1234
+    assert main([str(tmp_path / "m.safetensors"), str(tmp_path / "f.safetensors"), str(tmp_path / "g.safetensors")]) == 0
+    grafted, meta = load_model(str(tmp_path / "g.safetensors"))
+    assert (grafted.cfg.generator.refine_layers, grafted.cfg.generator.refine_channels) == (3, 5)
+    assert json.loads(meta["grafted_local_filter"])["filter_samples"] == 1234
+    key, base = torch.rand(1, 3, 64, 64), torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        kp = src.detect(key)
+        p = src.generate(key, base, kp, kp)
+        want = again(p).clamp(0, 1)
+        got = grafted.generate(key, base, kp, kp)
+    assert torch.allclose(got, want, atol=1e-6) and not torch.allclose(got, p, atol=1e-3)
+    assert main([str(tmp_path / "m.safetensors"), str(tmp_path / "m.safetensors"), str(tmp_path / "x.safetensors")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--SaveFilter" in err
+    save_filter(local_network(3, 5, inputs=6), str(tmp_path / "k.safetensors"), 3, 5, 8, key_input="m.safetensors")
+    assert main([str(tmp_path / "m.safetensors"), str(tmp_path / "k.safetensors"), str(tmp_path / "y.safetensors")]) == 1
+    assert "a refinement sees one picture" in capsys.readouterr().err
 
 
 def test_refinement_starts_as_the_init_model_and_is_trained(seq_list, tmp_path, capsys):
