@@ -493,3 +493,69 @@ def test_refinement_starts_as_the_init_model_and_is_trained(seq_list, tmp_path, 
     assert trainer_main(_args(seq_list, tmp_path / "x", "--Steps", "1", "--RefineLayers", "1", *common)) == 1
     err = capsys.readouterr().err
     assert "RefineLayers" in err and len(err.strip().splitlines()) == 1
+
+
+def _numbered_clip(n: int, keys: list, size: int = 16):
+    """A ClipCache whose source picture i is grey level 20 + 15 i and decoded picture 5 levels above (I420,
+    U = V = 128)."""
+    import numpy as np
+    from TrainingLib.training_data import ClipCache
+
+    def pictures(offset):
+        pics = np.full((n, size * 3 // 2, size), 128, np.uint8)
+        for i in range(n):
+            pics[i, :size] = 20 + 15 * i + offset
+        return pics
+    return ClipCache("numbered", pictures(0), {(37, 50): pictures(5)}, np.array(keys), size, size)
+
+
+def test_recurrent_study_sampler_and_recurrence():
+    """tools.studies.recurrent_local_filter: a sample is Unroll consecutive pictures inside one key period whose
+    reference is the picture before the first (the key picture or a base-layer picture); the recurrence feeds each
+    output to the next picture, and starts as the base layer (last convolution zero)."""
+    import numpy as np
+    import torch
+    from tools.studies.local_post_filter import local_network
+    from tools.studies.recurrent_local_filter import SequenceSampler, recurrent_outputs
+    clip = _numbered_clip(12, [0, 5, 10])
+    sampler = SequenceSampler([clip], [(37, 50)], seed=4, crop=8, unroll=3)
+    dec_level = [clip.rgb(clip.decoded[(37, 50)], i).mean() / 255 for i in range(12)]
+    src_level = [clip.rgb(clip.source, i).mean() / 255 for i in range(12)]
+
+    def index(x, levels):
+        return int(np.argmin([abs(float(x.mean()) - v) for v in levels]))
+    starts = set()
+    for _ in range(20):
+        ref, bases, targets, lam = sampler.batch(2)
+        assert ref.shape == (2, 3, 8, 8) and len(bases) == len(targets) == 3 and lam.shape == (2,)
+        for j in range(2):
+            idx = [index(b[j], dec_level) for b in bases]
+            src = [index(t[j], src_level) for t in targets]
+            first = index(ref[j], dec_level) + 1
+            assert idx == src == list(range(first, first + 3))
+            assert not set(idx) & {0, 5, 10}                    # never across a key picture
+            starts.add(first - 1 in (0, 5, 10))
+    assert starts == {True, False}                              # from the key picture and from a base-layer picture
+    net = local_network(3, 4, inputs=6)
+    bases = [torch.rand(1, 3, 12, 12) for _ in range(3)]
+    assert all(torch.equal(o, b) for o, b in zip(recurrent_outputs(net, torch.rand(1, 3, 12, 12), bases), bases))
+    for conv in net.convs:
+        torch.nn.init.normal_(conv.weight, std=0.3)
+    with torch.no_grad():
+        a = recurrent_outputs(net, torch.zeros(1, 3, 12, 12), bases)
+        b = recurrent_outputs(net, torch.ones(1, 3, 12, 12), bases)
+        assert not torch.allclose(a[2], b[2])                   # the key picture reaches the third picture
+        assert torch.equal(b[1], net(bases[1], b[0]).clamp(0, 1))
+
+
+def test_key_distance_buckets_and_filter_kinds(tmp_path, capsys):
+    """tools.studies.key_distance: distances 1..99 fall in one bucket each; a recurrent filter (two pictures in
+    sequence) is refused as a one-picture filter, with a one-line error."""
+    from tools.studies.key_distance import BUCKETS, bucket_of, main
+    from tools.studies.local_post_filter import local_network, save_filter
+    assert [bucket_of(d) for d in (0, 1, 2, 3, 99, 100)] == [-1, 0, 0, 1, len(BUCKETS) - 1, -1]
+    assert all(sum(lo <= d <= hi for lo, hi in BUCKETS) == 1 for d in range(1, 100))
+    save_filter(local_network(2, 3, inputs=6), str(tmp_path / "r.safetensors"), 2, 3, 0, inputs="base,previous_output")
+    assert main([str(tmp_path / "r.safetensors")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "not one picture at a time" in err

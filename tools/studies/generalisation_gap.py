@@ -3,10 +3,12 @@
 targets per clip) on training clips the model was trained on, beside the held-out clips.
 
     python -m tools.studies.generalisation_gap MODEL [MODEL ...] [--Pairs 50/37,38/27]
-        [--TrainClips train_lp_d0,...] [--Output FILE.md]
+        [--TrainClips train_lp_d0,...] [--HmEncoder TAppEncoder] [--Output FILE.md]
 
 Base layers: x265 with EncoderApp's settings (the training runs' `cfg/train_x265.yaml`), decoded from the
-committed streams in ``training/base_layers``; pictures cached in ``--CacheDir``. Never the test split.
+committed streams in ``training/base_layers``; with ``--HmEncoder`` HM's (its installation's low-delay P cfg, as
+EncoderApp's ``BaseLayerEncoder hm``), encoded once and kept in ``--CacheDir``: how a model trained on x265 base
+layers does on HM's. ``--TrainClips ''`` measures the held-out clips only. Never the test split.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ def main(argv=None) -> int:
     ap.add_argument("--Frames", type=int, default=8, help="targets per clip")
     ap.add_argument("--CacheDir", default="work/train_cache")
     ap.add_argument("--StreamDir", default="training/base_layers")
+    ap.add_argument("--HmEncoder", default="", help="HM's TAppEncoder: HM base layers instead of x265's")
     ap.add_argument("--Output", default="", help="write the table to this Markdown file")
     a = ap.parse_args(argv)
     import torch
@@ -39,10 +42,14 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     pairs = parse_qp_pairs(a.Pairs, "--Pairs")
     seqs = read_sequence_list(resolve_resource(DEFAULT_SEQUENCE_LIST), "train")
+    base_layer = BaseLayerSettings("hm", "hevc", hm_encoder=a.HmEncoder) if a.HmEncoder \
+        else BaseLayerSettings("x265", "hevc")
     prep = dict(cache_dir=a.CacheDir, pairs=pairs, intra_period=100, max_frames=250, progress=False,
-                base_layer=BaseLayerSettings("x265", "hevc"), stream_dir=a.StreamDir)
+                base_layer=base_layer, stream_dir="" if a.HmEncoder else a.StreamDir)
     groups = {}
     for label, names in (("training clips", a.TrainClips), ("held-out clips", a.HeldOut)):
+        if not names:
+            continue
         want = set(names.split(","))
         missing = want - {s["name"] for s in seqs}
         if missing:
@@ -63,8 +70,10 @@ def main(argv=None) -> int:
         "# Generalisation gap: gain over the base layer on training clips and on held-out clips", "",
         "Generated minus base-layer PSNR-Y (dB) of the float network, whole pictures, keypoints derived, "
         f"{a.Frames} targets per clip; training clips: {a.TrainClips.replace(',', ', ')}; held-out: "
-        f"{a.HeldOut.replace(',', ', ')}; x265 base layers of EncoderApp's settings. Made by "
-        "`python -m tools.studies.generalisation_gap " + " ".join(a.models) + "`.", ""] + lines) + "\n"
+        f"{a.HeldOut.replace(',', ', ')}; {'HM' if a.HmEncoder else 'x265'} base layers of EncoderApp's settings. Made by "
+        "`python -m tools.studies.generalisation_gap " + " ".join(a.models)
+        + (f" --TrainClips '{a.TrainClips}'" if a.TrainClips != TRAIN_CLIPS else "")
+        + (" --HmEncoder TAppEncoderStatic" if a.HmEncoder else "") + "`.", ""] + lines) + "\n"
     if a.Output:
         from Utilities.files import write_text
         write_text(a.Output, text, "generalisation gap table")

@@ -73,14 +73,16 @@ def macs_per_picture(layers: int, channels: int, width: int = 256, height: int =
     return per_sample * width * height
 
 
-def save_filter(model, path: str, layers: int, channels: int, samples: int, key_input: str = "") -> None:
-    """The filter's weights as safetensors (metadata: layers, channels, samples seen, inputs)."""
+def save_filter(model, path: str, layers: int, channels: int, samples: int, key_input: str = "",
+                inputs: str = "") -> None:
+    """The filter's weights as safetensors (metadata: layers, channels, samples seen, inputs: 'base',
+    'base,warped_key' (``key_input`` the model whose dense motion warps it) or as given)."""
     from safetensors.torch import save
     from Utilities.files import write_bytes
     tensors = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
     meta = {"format": "hdac-hf-local-post-filter", "layers": str(layers), "channels": str(channels),
             "samples": str(samples),
-            "inputs": "base,warped_key" if key_input else "base", "key_input_model": key_input}
+            "inputs": inputs or ("base,warped_key" if key_input else "base"), "key_input_model": key_input}
     write_bytes(path, save(tensors, metadata=meta), "local post-filter weights")
 
 
@@ -97,6 +99,31 @@ def load_filter(model, path: str) -> int:
         raise ConfigError(f"local post-filter weights '{path}' do not load into this filter "
                           f"({str(e).splitlines()[0]})") from None
     return int(meta.get("samples", "0"))
+
+
+def open_filter(path: str):
+    """(filter network with ``save_filter``'s weights, its metadata, the model whose dense motion warps its key
+    input or None)."""
+    from safetensors import safe_open
+    from Utilities.errors import ConfigError
+    try:
+        with safe_open(path, framework="pt") as f:
+            meta = dict(f.metadata() or {})
+    except Exception as e:  # missing file, damaged header: one line
+        raise ConfigError(f"local post-filter weights '{path}' do not load ({str(e).splitlines()[0]})") from None
+    if meta.get("format") != "hdac-hf-local-post-filter":
+        raise ConfigError(f"'{path}' is not a file of tools.studies.local_post_filter --SaveFilter")
+    key = meta.get("key_input_model", "")
+    if meta.get("inputs", "base") not in ("base", "base,warped_key"):
+        raise ConfigError(f"'{path}' is a filter of {meta['inputs']}: not one picture at a time")
+    net = local_network(int(meta["layers"]), int(meta["channels"]), 6 if key else 3)
+    load_filter(net, path)
+    motion = None
+    if key:
+        from CommonLib.network.model_file import load_model
+        from Utilities.app_config import resolve_resource
+        motion, _ = load_model(resolve_resource(key))
+    return net.eval(), meta, motion
 
 
 def warped_key(motion_model, key, base, kp_key=None, kp_target=None, variance_scale: float = 1.0):

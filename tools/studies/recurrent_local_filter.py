@@ -1,0 +1,223 @@
+"""Does the previous output picture, as a second reference, carry the key picture's quality forward? A local
+filter of the base-layer picture and the decoder's previous output picture, run recurrently from the key picture.
+
+    python -m tools.studies.recurrent_local_filter [--Layers 8] [--Channels 32] [--Minutes 45] [--Unroll 4]
+        [--LearningRate 5e-4] [--SaveFilter FILE.safetensors] [--InitFilter FILE] [--Output FILE.md]
+
+The base layer of the default stream drifts away from its key picture: at 50/37 its PSNR-Y falls from about
+30.5 dB one picture after the key picture to 26.5 dB 50 pictures later (results/training/key_distance.md), and
+the default stream has one key picture for the whole sequence. The key picture warped by a keypoint flow is
+worse than the base layer from the first picture on; the previous output picture is one picture away. The
+network (the local post-filter study's CNN with a second input, ``tools.studies.local_post_filter``)::
+
+    O_s = K (the decoded key picture),  O_t = clip(B_t + C_L(ReLU(... C_1([B_t, O_{t-1}]))), 0, 1),  t > s,
+
+no motion compensation: a receptive field of (2 Layers + 1)^2 samples covers the motion between neighbouring
+pictures. Training (truncated back-propagation through ``Unroll`` pictures): 128x128 crops of ``Unroll``
+consecutive pictures of one training clip at one of the 5 CTC pairs of the x265 recipe, mirrored at random; in
+half the samples the run starts at the key picture (O_s = K), in the other half at a random picture t0 of the
+period with O_{t0-1} = B_{t0-1} (the base layer: a reference no better than it); the recipe's reconstruction
+loss summed over the unrolled pictures; Adam, one thread. Validation: the recurrence over every picture of
+the held-out clips (an IRAP picture every 100, O restarts at each), gain over the base layer overall and by
+distance to the key picture. Never the test split.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+
+from Utilities.sequence_list import DEFAULT_SEQUENCE_LIST
+
+TRAIN_PAIRS = "50/37,47/37,44/32,38/27,50/27"
+VAL_PAIRS = ((37, 50), (27, 38))
+
+
+def recurrent_outputs(net, key, bases):
+    """O_t of the module docstring for ``bases`` (list of (B, 3, H, W) in [0, 1]) after the reference ``key``."""
+    outs, ref = [], key
+    for base in bases:
+        ref = net(base, ref).clamp(0, 1)
+        outs.append(ref)
+    return outs
+
+
+def validate(net, clips, max_frames: int, buckets) -> dict:
+    """Mean generated minus base-layer PSNR-Y (dB) per pair, overall and per distance bucket (key_distance's)."""
+    import torch
+    from TrainingLib.trainer import _tensor, to_uint8
+    from TrainingLib.training_data import pair_name
+    from Utilities.metrics import psnr_y
+    from tools.studies.key_distance import bucket_of
+    net.eval()
+    res = {}
+    with torch.no_grad():
+        for pair in VAL_PAIRS:
+            all_g, by = [], [[] for _ in buckets]
+            for c in clips:
+                dec = c.decoded[pair]
+                ref = None
+                for t in range(min(len(c.source), max_frames)):
+                    s = c.key_index(t)
+                    if s == t:
+                        ref = _tensor(c.rgb(dec, t), "cpu")
+                        continue
+                    bl = c.rgb(dec, t)
+                    ref = net(_tensor(bl, "cpu"), ref).clamp(0, 1)
+                    truth = c.rgb(c.source, t)
+                    g = psnr_y(to_uint8(ref[0]), truth) - psnr_y(bl, truth)
+                    all_g.append(g)
+                    b = bucket_of(t - s)
+                    if b >= 0:
+                        by[b].append(g)
+            res[pair_name(pair)] = {"all": float(np.mean(all_g)),
+                                    "buckets": [float(np.mean(v)) if v else float("nan") for v in by]}
+    net.train()
+    return res
+
+
+class SequenceSampler:
+    """Crops of ``unroll`` consecutive pictures (module docstring); returns (reference, [bases], [targets], lam)."""
+
+    def __init__(self, clips, pairs, seed: int, crop: int, unroll: int):
+        self.clips, self.pairs, self.crop, self.unroll = clips, pairs, crop, unroll
+        self.rng = np.random.default_rng(seed)
+
+    def _one(self):
+        from TrainingLib.training_data import qp_loss_weight
+        rng = self.rng
+        while True:
+            c = self.clips[rng.integers(len(self.clips))]
+            pair = self.pairs[rng.integers(len(self.pairs))]
+            s = int(c.key_positions[rng.integers(len(c.key_positions))])
+            end = min(len(c.source), int(c.key_positions[c.key_positions > s][0]) if (c.key_positions > s).any()
+                      else len(c.source))
+            if end - s - 1 >= self.unroll:
+                break
+        t0 = s + 1 if rng.random() < 0.5 else int(rng.integers(s + 1, end - self.unroll + 1))
+        dec = c.decoded[pair]
+        y0, x0 = (int(rng.integers(0, n - self.crop + 1)) for n in (c.height, c.width))
+        flip = bool(rng.random() < 0.5)
+
+        def pic(arr, i):
+            p = c.rgb(arr, i)[:, y0:y0 + self.crop, x0:x0 + self.crop]
+            return p[:, :, ::-1] if flip else p
+        ref = pic(dec, t0 - 1)                       # the key picture when t0 = s + 1, else B_{t0-1}
+        ts = range(t0, t0 + self.unroll)
+        return ref, [pic(dec, t) for t in ts], [pic(c.source, t) for t in ts], qp_loss_weight(pair[1])
+
+    def batch(self, size: int):
+        import torch
+        items = [self._one() for _ in range(size)]
+
+        def stack(pics):
+            return torch.from_numpy(np.ascontiguousarray(np.stack(pics))).float() / 255.0
+        ref = stack([it[0] for it in items])
+        bases = [stack([it[1][k] for it in items]) for k in range(self.unroll)]
+        targets = [stack([it[2][k] for it in items]) for k in range(self.unroll)]
+        return ref, bases, targets, torch.tensor([it[3] for it in items], dtype=torch.float32)
+
+
+def run(a) -> str:
+    import torch
+    from EncoderLib.base_layer_settings import BaseLayerSettings
+    from TrainingLib.losses import reconstruction_loss
+    from TrainingLib.training_data import pair_name, parse_qp_pairs, prepare_clips
+    from Utilities.sequence_list import read_sequence_list
+    from tools.studies.generalisation_gap import HELD_OUT
+    from tools.studies.key_distance import BUCKETS
+    from tools.studies.local_post_filter import load_filter, local_network, save_filter
+    torch.manual_seed(a.Seed)
+    torch.set_num_threads(1)
+    pairs = parse_qp_pairs(TRAIN_PAIRS, "pairs")
+    seqs = read_sequence_list(a.SequenceList, "train")
+    held = set(HELD_OUT.split(","))
+    prep = dict(cache_dir=a.CacheDir, pairs=pairs, intra_period=100, max_frames=250, progress=False,
+                base_layer=BaseLayerSettings(picture_hash=0), stream_dir=a.StreamDir)
+    train = prepare_clips([s for s in seqs if s["name"] not in held], **prep)
+    val = prepare_clips([s for s in seqs if s["name"] in held], **prep)
+    net = local_network(a.Layers, a.Channels, 6)
+    done = load_filter(net, a.InitFilter) if a.InitFilter else 0
+    sampler = SequenceSampler(train, pairs, a.Seed, a.Crop, a.Unroll)
+    opt = torch.optim.Adam(net.parameters(), lr=a.LearningRate)
+    rows, step, t0, next_val = [], 0, time.time(), 0
+    while True:
+        if step >= next_val:
+            v = validate(net, val, a.ValFrames, BUCKETS)
+            rows.append((done + step * a.BatchSize, v))
+            print(f"samples {done + step * a.BatchSize} seconds {time.time() - t0:.0f} " + " ".join(
+                f"{p}: {r['all']:+.3f} [" + " ".join(f"{x:+.2f}" for x in r["buckets"]) + "]" for p, r in v.items()),
+                flush=True)
+            if a.SaveFilter:
+                save_filter(net, a.SaveFilter, a.Layers, a.Channels, done + step * a.BatchSize,
+                            inputs="base,previous_output")
+            next_val += a.ValidateEvery
+            if time.time() - t0 > a.Minutes * 60:
+                break
+        ref, bases, targets, lam = sampler.batch(a.BatchSize)
+        outs = recurrent_outputs(net, ref, bases)
+        loss = sum(reconstruction_loss(o, t, lam, 100.0, 1.0) for o, t in zip(outs, targets)) / a.Unroll
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+    cols = [f"{pair_name(p)} {lab}" for p in VAL_PAIRS for lab in ["all"] + [f"d {lo}..{hi}" for lo, hi in BUCKETS]]
+    lines = ["| samples | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
+    for samples, v in rows:
+        cells = []
+        for p in VAL_PAIRS:
+            r = v[pair_name(p)]
+            cells += [f"{r['all']:+.3f}"] + [f"{x:+.2f}" for x in r["buckets"]]
+        lines.append(f"| {samples} | " + " | ".join(cells) + " |")
+    return (f"Recurrent local filter: inputs the base-layer picture and the previous output picture, {a.Layers} "
+            f"convolutions 3x3, {a.Channels} channels, receptive field {2 * a.Layers + 1}x{2 * a.Layers + 1}; "
+            f"{a.Crop}x{a.Crop} crops of {a.Unroll} consecutive pictures, batch {a.BatchSize}, Adam lr "
+            f"{a.LearningRate}, seed {a.Seed}, {a.Minutes:g} min on one thread of this 2-core machine. Generated "
+            f"minus base-layer PSNR-Y (dB) on the held-out clips {HELD_OUT.replace(',', ', ')} (first "
+            f"{a.ValFrames} pictures, recurrence from each key picture), overall and by distance d to the key "
+            f"picture. Made by `python -m tools.studies.recurrent_local_filter --Layers {a.Layers} --Channels "
+            f"{a.Channels} --Minutes {a.Minutes:g} --Unroll {a.Unroll} --LearningRate {a.LearningRate}"
+            + (f" --InitFilter {a.InitFilter}" if a.InitFilter else "") + "`.\n\n" + "\n".join(lines) + "\n")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--Layers", type=int, default=8, help="3x3 convolutions (>= 2)")
+    ap.add_argument("--Channels", type=int, default=32)
+    ap.add_argument("--Minutes", type=float, default=45.0)
+    ap.add_argument("--Unroll", type=int, default=4, help="consecutive pictures per sample (>= 1)")
+    ap.add_argument("--LearningRate", type=float, default=5e-4)
+    ap.add_argument("--BatchSize", type=int, default=4)
+    ap.add_argument("--Crop", type=int, default=128)
+    ap.add_argument("--ValidateEvery", type=int, default=500, help="steps between validations")
+    ap.add_argument("--ValFrames", type=int, default=100, help="pictures of each held-out clip in validation")
+    ap.add_argument("--Seed", type=int, default=1)
+    ap.add_argument("--SequenceList", default=DEFAULT_SEQUENCE_LIST)
+    ap.add_argument("--CacheDir", default="work/train_cache")
+    ap.add_argument("--StreamDir", default="training/base_layers")
+    ap.add_argument("--InitFilter", default="", help="start from these weights (written by --SaveFilter)")
+    ap.add_argument("--SaveFilter", default="", help="safetensors file of the weights, written at every validation")
+    ap.add_argument("--Output", default="", help="markdown file (default: print only)")
+    a = ap.parse_args(argv)
+    if a.Layers < 2 or a.Channels < 1 or a.Unroll < 1 or a.Crop % 4 or a.Crop < 16:
+        print("recurrent_local_filter: error: --Layers >= 2, --Channels >= 1, --Unroll >= 1 and --Crop a multiple "
+              "of 4 (>= 16) are needed", file=sys.stderr)
+        return 1
+    from Utilities.errors import HdacError
+    try:
+        text = run(a)
+    except HdacError as e:
+        print(f"recurrent_local_filter: error: {e}", file=sys.stderr)
+        return 1
+    print(text)
+    if a.Output:
+        from Utilities.files import write_text
+        write_text(a.Output, "# A recurrent local filter: the previous output picture as a second reference\n\n"
+                   + text, "recurrent local filter study")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
