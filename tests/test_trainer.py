@@ -559,3 +559,24 @@ def test_key_distance_buckets_and_filter_kinds(tmp_path, capsys):
     assert main([str(tmp_path / "r.safetensors")]) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "not one picture at a time" in err
+
+
+def test_recurrent_study_starts_as_a_base_layer_filter(tmp_path):
+    """recurrent_local_filter --InitFilter with a base-layer filter: the recurrent filter computes that filter
+    whatever the previous output picture; a filter of another shape is a one-line ConfigError."""
+    import pytest
+    import torch
+    from Utilities.errors import ConfigError
+    from tools.studies.local_post_filter import local_network, save_filter
+    from tools.studies.recurrent_local_filter import init_from
+    base = local_network(3, 4)
+    for conv in base.convs:
+        torch.nn.init.normal_(conv.weight, std=0.3)
+    save_filter(base, str(tmp_path / "b.safetensors"), 3, 4, 77)
+    net = local_network(3, 4, inputs=6)
+    assert init_from(net, str(tmp_path / "b.safetensors"), 3, 4) == 77
+    x = torch.rand(1, 3, 12, 12)
+    with torch.no_grad():
+        assert torch.allclose(net(x, torch.rand(1, 3, 12, 12)), base(x), atol=1e-6)
+    with pytest.raises(ConfigError, match="not a base-layer filter"):
+        init_from(local_network(3, 5, inputs=6), str(tmp_path / "b.safetensors"), 3, 5)

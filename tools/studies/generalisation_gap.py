@@ -30,7 +30,18 @@ def main(argv=None) -> int:
     ap.add_argument("--StreamDir", default="training/base_layers")
     ap.add_argument("--HmEncoder", default="", help="HM's TAppEncoder: HM base layers instead of x265's")
     ap.add_argument("--Output", default="", help="write the table to this Markdown file")
+    ap.add_argument("--IntraPeriod", type=int, default=100, help="IRAP period of the clips' streams (HM: a multiple "
+                    "of 8; the committed x265 streams are at 100, another period is encoded anew)")
     a = ap.parse_args(argv)
+    from Utilities.errors import HdacError
+    try:
+        return _measure(a)
+    except HdacError as e:
+        print(f"generalisation_gap: error: {e}", file=sys.stderr)
+        return 1
+
+
+def _measure(a) -> int:
     import torch
 
     from CommonLib.network.model_file import load_model
@@ -44,8 +55,8 @@ def main(argv=None) -> int:
     seqs = read_sequence_list(resolve_resource(DEFAULT_SEQUENCE_LIST), "train")
     base_layer = BaseLayerSettings("hm", "hevc", hm_encoder=a.HmEncoder) if a.HmEncoder \
         else BaseLayerSettings("x265", "hevc")
-    prep = dict(cache_dir=a.CacheDir, pairs=pairs, intra_period=100, max_frames=250, progress=False,
-                base_layer=base_layer, stream_dir="" if a.HmEncoder else a.StreamDir)
+    prep = dict(cache_dir=a.CacheDir, pairs=pairs, intra_period=a.IntraPeriod, max_frames=250, progress=False,
+                base_layer=base_layer, stream_dir="" if a.HmEncoder or a.IntraPeriod != 100 else a.StreamDir)
     groups = {}
     for label, names in (("training clips", a.TrainClips), ("held-out clips", a.HeldOut)):
         if not names:
@@ -70,10 +81,12 @@ def main(argv=None) -> int:
         "# Generalisation gap: gain over the base layer on training clips and on held-out clips", "",
         "Generated minus base-layer PSNR-Y (dB) of the float network, whole pictures, keypoints derived, "
         f"{a.Frames} targets per clip; training clips: {a.TrainClips.replace(',', ', ')}; held-out: "
-        f"{a.HeldOut.replace(',', ', ')}; {'HM' if a.HmEncoder else 'x265'} base layers of EncoderApp's settings. Made by "
+        f"{a.HeldOut.replace(',', ', ')}; {'HM' if a.HmEncoder else 'x265'} base layers of EncoderApp's settings, an "
+        f"IRAP picture every {a.IntraPeriod}. Made by "
         "`python -m tools.studies.generalisation_gap " + " ".join(a.models)
         + (f" --TrainClips '{a.TrainClips}'" if a.TrainClips != TRAIN_CLIPS else "")
-        + (" --HmEncoder TAppEncoderStatic" if a.HmEncoder else "") + "`.", ""] + lines) + "\n"
+        + (" --HmEncoder TAppEncoderStatic" if a.HmEncoder else "")
+        + (f" --IntraPeriod {a.IntraPeriod}" if a.IntraPeriod != 100 else "") + "`.", ""] + lines) + "\n"
     if a.Output:
         from Utilities.files import write_text
         write_text(a.Output, text, "generalisation gap table")

@@ -270,8 +270,9 @@ def main(argv=None) -> int:
         return 1
     print(text)
     if a.Output:
-        write_text(a.Output, "# A local post-filter of the base layer: gain on training and held-out clips\n\n"
-                   + text, "local post-filter study")
+        title = ("A local fusion of the warped key picture and the base layer" if a.KeyInput
+                 else "A local post-filter of the base layer")
+        write_text(a.Output, f"# {title}: gain on training and held-out clips\n\n" + text, "local post-filter study")
     return 0
 
 

@@ -4,6 +4,10 @@ filter of the base-layer picture and the decoder's previous output picture, run 
     python -m tools.studies.recurrent_local_filter [--Layers 8] [--Channels 32] [--Minutes 45] [--Unroll 4]
         [--LearningRate 5e-4] [--SaveFilter FILE.safetensors] [--InitFilter FILE] [--Output FILE.md]
 
+``--InitFilter``: a recurrent filter's weights to continue, or a base-layer filter's (``tools.studies.
+local_post_filter --SaveFilter``), which the recurrent filter then starts as (zero weights for the previous
+output picture): whether the second reference adds to a trained post-filter.
+
 The base layer of the default stream drifts away from its key picture: at 50/37 its PSNR-Y falls from about
 30.5 dB one picture after the key picture to 26.5 dB 50 pictures later (results/training/key_distance.md), and
 the default stream has one key picture for the whole sequence. The key picture warped by a keypoint flow is
@@ -120,6 +124,27 @@ class SequenceSampler:
         return ref, bases, targets, torch.tensor([it[3] for it in items], dtype=torch.float32)
 
 
+def init_from(net, path: str, layers: int, channels: int) -> int:
+    """Load ``path`` into ``net``: a recurrent filter's weights as they are, a base-layer filter's
+    (``tools.studies.local_post_filter --SaveFilter``) with zero weights for the previous output picture, so that
+    the recurrent filter starts as that filter exactly. Returns the samples the weights had seen."""
+    import torch
+    from Utilities.errors import ConfigError
+    from tools.studies.local_post_filter import load_filter, local_network, open_filter
+    try:
+        return load_filter(net, path)
+    except ConfigError:
+        pass
+    base, meta, motion = open_filter(path)
+    if motion is not None or (int(meta["layers"]), int(meta["channels"])) != (layers, channels):
+        raise ConfigError(f"'{path}' is not a base-layer filter of {layers} layers and {channels} channels")
+    sd = base.state_dict()
+    w = sd["convs.0.weight"]
+    sd["convs.0.weight"] = torch.cat([w, torch.zeros_like(w)], 1)
+    net.load_state_dict(sd)
+    return int(meta.get("samples", "0"))
+
+
 def run(a) -> str:
     import torch
     from EncoderLib.base_layer_settings import BaseLayerSettings
@@ -128,7 +153,7 @@ def run(a) -> str:
     from Utilities.sequence_list import read_sequence_list
     from tools.studies.generalisation_gap import HELD_OUT
     from tools.studies.key_distance import BUCKETS
-    from tools.studies.local_post_filter import load_filter, local_network, save_filter
+    from tools.studies.local_post_filter import local_network, save_filter
     torch.manual_seed(a.Seed)
     torch.set_num_threads(1)
     pairs = parse_qp_pairs(TRAIN_PAIRS, "pairs")
@@ -139,7 +164,7 @@ def run(a) -> str:
     train = prepare_clips([s for s in seqs if s["name"] not in held], **prep)
     val = prepare_clips([s for s in seqs if s["name"] in held], **prep)
     net = local_network(a.Layers, a.Channels, 6)
-    done = load_filter(net, a.InitFilter) if a.InitFilter else 0
+    done = init_from(net, a.InitFilter, a.Layers, a.Channels) if a.InitFilter else 0
     sampler = SequenceSampler(train, pairs, a.Seed, a.Crop, a.Unroll)
     opt = torch.optim.Adam(net.parameters(), lr=a.LearningRate)
     rows, step, t0, next_val = [], 0, time.time(), 0
