@@ -80,7 +80,7 @@ def _measure(a) -> int:
     text = "\n".join([
         "# Generalisation gap: gain over the base layer on training clips and on held-out clips", "",
         "Generated minus base-layer PSNR-Y (dB) of the float network, whole pictures, keypoints derived, "
-        f"{a.Frames} targets per clip; training clips: {a.TrainClips.replace(',', ', ')}; held-out: "
+        f"{a.Frames} targets per clip; training clips: {a.TrainClips.replace(',', ', ') or 'none'}; held-out: "
         f"{a.HeldOut.replace(',', ', ')}; {'HM' if a.HmEncoder else 'x265'} base layers of EncoderApp's settings, an "
         f"IRAP picture every {a.IntraPeriod}. Made by "
         "`python -m tools.studies.generalisation_gap " + " ".join(a.models)
