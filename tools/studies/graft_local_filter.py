@@ -20,25 +20,15 @@ import sys
 
 def graft(model_path: str, filter_path: str, out_path: str, model_name: str = "") -> str:
     """Write OUT (module docstring); returns its SHA-256."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
     from CommonLib.network.hdac_hf import HdacHfModel
     from CommonLib.network.model_file import load_model, save_model
     from Utilities.errors import ConfigError
     from Utilities.files import sha256_file
+    from tools.studies.local_post_filter import read_filter
     model, meta = load_model(model_path)
-    try:
-        with safe_open(filter_path, framework="pt") as f:
-            fmeta = dict(f.metadata() or {})
-        weights = load_file(filter_path)
-    except Exception as e:  # missing file, damaged header: one line
-        raise ConfigError(f"local post-filter weights '{filter_path}' do not load ({str(e).splitlines()[0]})") from None
-    if fmeta.get("format") != "hdac-hf-local-post-filter":
-        raise ConfigError(f"'{filter_path}' is not a file of tools.studies.local_post_filter --SaveFilter")
+    fmeta, weights = read_filter(filter_path)
     if fmeta.get("inputs", "base") != "base":
-        raise ConfigError(f"'{filter_path}' filters the base layer and a warped key picture ({fmeta['inputs']}); "
-                          "a refinement sees one picture")
+        raise ConfigError(f"'{filter_path}' filters {fmeta['inputs']}; a refinement sees one picture")
     layers, channels = int(fmeta["layers"]), int(fmeta["channels"])
     cfg = model.cfg
     cfg.generator.refine_layers, cfg.generator.refine_channels = layers, channels

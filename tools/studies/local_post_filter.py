@@ -86,16 +86,29 @@ def save_filter(model, path: str, layers: int, channels: int, samples: int, key_
     write_bytes(path, save(tensors, metadata=meta), "local post-filter weights")
 
 
-def load_filter(model, path: str) -> int:
-    """Load ``save_filter``'s weights into ``model`` (same Layers / Channels); returns the samples they had seen."""
+def read_filter(path: str) -> tuple[dict, dict]:
+    """(metadata, tensors) of a file of ``save_filter``; a missing, damaged or foreign file is a ConfigError."""
     from safetensors import safe_open
     from safetensors.torch import load_file
     from Utilities.errors import ConfigError
     try:
         with safe_open(path, framework="pt") as f:
             meta = dict(f.metadata() or {})
-        model.load_state_dict(load_file(path))
-    except Exception as e:  # missing file, damaged header, other shape: one line
+        tensors = load_file(path)
+    except Exception as e:  # missing file, damaged header: one line
+        raise ConfigError(f"local post-filter weights '{path}' do not load ({str(e).splitlines()[0]})") from None
+    if meta.get("format") != "hdac-hf-local-post-filter":
+        raise ConfigError(f"'{path}' is not a file of tools.studies.local_post_filter --SaveFilter")
+    return meta, tensors
+
+
+def load_filter(model, path: str) -> int:
+    """Load ``save_filter``'s weights into ``model`` (same Layers / Channels); returns the samples they had seen."""
+    from Utilities.errors import ConfigError
+    meta, tensors = read_filter(path)
+    try:
+        model.load_state_dict(tensors)
+    except RuntimeError as e:  # another shape: one line
         raise ConfigError(f"local post-filter weights '{path}' do not load into this filter "
                           f"({str(e).splitlines()[0]})") from None
     return int(meta.get("samples", "0"))
@@ -104,15 +117,8 @@ def load_filter(model, path: str) -> int:
 def open_filter(path: str):
     """(filter network with ``save_filter``'s weights, its metadata, the model whose dense motion warps its key
     input or None)."""
-    from safetensors import safe_open
     from Utilities.errors import ConfigError
-    try:
-        with safe_open(path, framework="pt") as f:
-            meta = dict(f.metadata() or {})
-    except Exception as e:  # missing file, damaged header: one line
-        raise ConfigError(f"local post-filter weights '{path}' do not load ({str(e).splitlines()[0]})") from None
-    if meta.get("format") != "hdac-hf-local-post-filter":
-        raise ConfigError(f"'{path}' is not a file of tools.studies.local_post_filter --SaveFilter")
+    meta, _ = read_filter(path)
     key = meta.get("key_input_model", "")
     if meta.get("inputs", "base") not in ("base", "base,warped_key"):
         raise ConfigError(f"'{path}' is a filter of {meta['inputs']}: not one picture at a time")
