@@ -14,7 +14,7 @@ setup(
     install_requires=[
         "torch==2.13.0",
         "numpy>=1.26",
-        "av>=18.1,<19",
+        "av==18.1.0",                # its libx265 / libavcodec 62.28.102 made the committed x265 points and base layers
         "bitstring>=4.4,<5",
         "scipy>=1.11",
         "pyyaml>=6",

@@ -580,3 +580,50 @@ def test_recurrent_study_starts_as_a_base_layer_filter(tmp_path):
         assert torch.allclose(net(x, torch.rand(1, 3, 12, 12)), base(x), atol=1e-6)
     with pytest.raises(ConfigError, match="not a base-layer filter"):
         init_from(local_network(3, 5, inputs=6), str(tmp_path / "b.safetensors"), 3, 5)
+
+
+def test_block_motion_finds_known_displacements():
+    """tools.studies.block_motion_key: full search finds an integer displacement of a textured picture, the
+    half-sample refinement a half-sample one; the per-sample flow is constant over each block and the
+    compensated picture equals the target inside the picture."""
+    import torch
+    from tools.studies.block_motion_key import block_motion, shifted
+    torch.manual_seed(3)
+    ref = torch.nn.functional.avg_pool2d(torch.rand(1, 3, 70, 70), 3, 1)[:, :, :64, :64]   # smooth texture
+    true = torch.zeros(1, 2, 64, 64)
+    true[:, 0], true[:, 1] = 3.0, -2.0
+    target = shifted(ref, true)
+    flow = block_motion(target, ref, 8, 5)
+    inner = (slice(None), slice(None), slice(16, 48), slice(16, 48))
+    assert torch.equal(flow[inner], true[inner])
+    assert torch.allclose(shifted(ref, flow)[inner], target[inner], atol=1e-6)
+    true[:, 0], true[:, 1] = 1.5, 0.5
+    flow = block_motion(shifted(ref, true), ref, 8, 3)
+    assert torch.equal(flow[inner], true[inner])
+    assert torch.equal(flow, flow[:, :, ::8, ::8].repeat_interleave(8, 2).repeat_interleave(8, 3))
+
+
+def test_block_motion_window_blur_and_oracle_choice():
+    """The matching window equals the block when not larger; the Gaussian low-pass keeps a flat picture flat and
+    sums to one; the per-block choice takes, in each block, the candidate nearer the truth."""
+    import torch
+    import torch.nn.functional as F
+    from tools.studies.block_motion_key import better_per_block, gaussian_blur, window_sad
+    d = torch.rand(1, 1, 32, 32)
+    assert torch.equal(window_sad(d, 8, 0), F.avg_pool2d(d, 8))
+    assert window_sad(d, 8, 24).shape == (1, 1, 4, 4)
+    assert torch.allclose(gaussian_blur(torch.full((1, 1, 16, 16), 0.3), 1.5), torch.full((1, 1, 16, 16), 0.3))
+    truth = torch.zeros(1, 3, 16, 16)
+    a, b = torch.full_like(truth, 0.1), torch.full_like(truth, 0.2)
+    a[:, :, :8, :8] = 0.5                                    # a is worse in the top-left block only
+    pick = better_per_block(a, b, truth, 8)
+    assert torch.equal(pick[:, :, :8, :8], b[:, :, :8, :8]) and torch.equal(pick[:, :, 8:, :], a[:, :, 8:, :])
+
+
+def test_block_motion_study_refuses_bad_options(capsys):
+    """Bad options and clips that are not training clips: a one-line error and exit status 1."""
+    from tools.studies.block_motion_key import main
+    assert main(["--Block", "1"]) == 1
+    assert main(["--Clips", "no_such_clip"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "--Block must be at least 2" in err[0] and "no_such_clip" in err[1]
