@@ -612,6 +612,7 @@ def test_block_motion_window_blur_and_oracle_choice():
     d = torch.rand(1, 1, 32, 32)
     assert torch.equal(window_sad(d, 8, 0), F.avg_pool2d(d, 8))
     assert window_sad(d, 8, 24).shape == (1, 1, 4, 4)
+    assert torch.allclose(window_sad(d, 8, 24)[0, 0, 1, 2], F.avg_pool2d(d, 8)[0, 0, 0:3, 1:4].mean())
     assert torch.allclose(gaussian_blur(torch.full((1, 1, 16, 16), 0.3), 1.5), torch.full((1, 1, 16, 16), 0.3))
     truth = torch.zeros(1, 3, 16, 16)
     a, b = torch.full_like(truth, 0.1), torch.full_like(truth, 0.2)
@@ -627,3 +628,45 @@ def test_block_motion_study_refuses_bad_options(capsys):
     assert main(["--Clips", "no_such_clip"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and "--Block must be at least 2" in err[0] and "no_such_clip" in err[1]
+
+
+def test_aligned_recurrent_study_flows_follow_crop_and_mirror():
+    """recurrent_local_filter --Align 1: crops start on the 8x8 block grid, each picture of a sample comes with
+    the per-sample flow of its blocks (the motion of the crop's blocks; mirrored crops: mirrored, x negated), and
+    the recurrence aligns each previous output by it (zero motion: the unaligned recurrence)."""
+    import torch
+    from tools.studies.local_post_filter import local_network
+    from tools.studies.recurrent_local_filter import SequenceSampler, recurrent_outputs
+
+    class Motion:                          # block (by, bx) of picture t moves by (x, y) = (bx + 10 t, -by)
+        def blocks(self, c, pair, t):
+            by, bx = torch.meshgrid(torch.arange(4.0), torch.arange(4.0), indexing="ij")
+            return torch.stack([bx + 10 * t, -by])
+    clip = _numbered_clip(12, [0, 6], size=32)
+    sampler = SequenceSampler([clip], [(37, 50)], seed=2, crop=16, unroll=2, motion=Motion())
+    seen = set()
+    for _ in range(30):
+        ref, bases, targets, lam, flows = sampler.batch(1)
+        assert len(flows) == 2 and flows[0].shape == (1, 2, 16, 16)
+        f = flows[0][0]
+        assert torch.equal(f, f[:, ::8, ::8].repeat_interleave(8, 1).repeat_interleave(8, 2))
+        assert -int(f[1, 0, 0]) in (0, 1, 2) and torch.equal(f[1, 8, 0], f[1, 0, 0] - 1)   # rows of blocks
+        xs = f[0, 0, ::8]
+        flip = float(xs[0]) < 0
+        seen.add(flip)
+        assert float(xs[1] - xs[0]) == 1.0                     # mirrored: -(bx + 1), -bx; plain: bx, bx + 1
+        assert int(abs(float(xs[0 if not flip else 1]))) % 10 in (0, 1, 2)      # columns on the block grid
+        assert torch.equal(flows[1][0, 0], f[0] + (-10 if flip else 10))       # the next picture's motion
+    assert seen == {True, False}
+    net = local_network(3, 4, inputs=6)
+    for conv in net.convs:
+        torch.nn.init.normal_(conv.weight, std=0.3)
+    bases = [torch.rand(1, 3, 16, 16) for _ in range(2)]
+    key = torch.rand(1, 3, 16, 16)
+    with torch.no_grad():
+        zero = [torch.zeros(1, 2, 16, 16)] * 2
+        assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(recurrent_outputs(net, key, bases, zero),
+                                                                   recurrent_outputs(net, key, bases)))
+        one = [torch.ones(1, 2, 16, 16)] * 2
+        moved = recurrent_outputs(net, key, bases, one)
+        assert not torch.allclose(moved[0], recurrent_outputs(net, key, bases)[0])

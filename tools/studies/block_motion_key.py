@@ -65,12 +65,15 @@ def gaussian_blur(y, sigma: float):
 
 
 def window_sad(diff, block: int, window: int):
-    """Mean of ``diff`` over a ``window``x``window`` window centred on each ``block``x``block`` block."""
+    """Mean of ``diff`` over the ``window``x``window`` window centred on each ``block``x``block`` block:
+    the block and its neighbours up to (window / block - 1) / 2 blocks away (``window`` an odd multiple of
+    ``block``; block means replicated beyond the picture); ``window`` <= ``block``: the block alone."""
     import torch.nn.functional as F
+    m = F.avg_pool2d(diff, block)
     if window <= block:
-        return F.avg_pool2d(diff, block)
-    m = (window - block) // 2
-    return F.avg_pool2d(F.pad(diff, (m, m, m, m), mode="replicate"), window, stride=block)
+        return m
+    k = (window // block - 1) // 2
+    return F.avg_pool2d(F.pad(m, (k, k, k, k), mode="replicate"), 2 * k + 1, stride=1)
 
 
 def block_motion(target, ref, block: int, rng: int, blur: float = 0.0, window: int = 0):
@@ -220,6 +223,10 @@ def main(argv=None) -> int:
         if v < lo:
             print(f"block_motion_key: error: --{name} must be at least {lo}", file=sys.stderr)
             return 1
+    if a.Window > a.Block and (a.Window % a.Block or (a.Window // a.Block) % 2 == 0):
+        print(f"block_motion_key: error: --Window {a.Window} is not an odd multiple of --Block {a.Block}",
+              file=sys.stderr)
+        return 1
     from Utilities.errors import HdacError
     try:
         text = run(a)

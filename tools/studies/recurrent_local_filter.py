@@ -17,7 +17,10 @@ network (the local post-filter study's CNN with a second input, ``tools.studies.
     O_s = K (the decoded key picture),  O_t = clip(B_t + C_L(ReLU(... C_1([B_t, O_{t-1}]))), 0, 1),  t > s,
 
 no motion compensation: a receptive field of (2 Layers + 1)^2 samples covers the motion between neighbouring
-pictures. Training (truncated back-propagation through ``Unroll`` pictures): 128x128 crops of ``Unroll``
+pictures. ``--Align 1``: O_{t-1} aligned first, by the decoder-side block motion between the base-layer pictures
+B_t and B_{t-1} (``tools.studies.block_motion_key.block_motion``: 8x8 blocks, +-8 samples, 24x24 matching
+windows, half-sample refinement; B_s = K), O_t = clip(B_t + F([B_t, W(O_{t-1})])): the motion a decoder can
+find, where the oracle recurrence of ``block_motion_key --Chain`` gains most. Training (truncated back-propagation through ``Unroll`` pictures): 128x128 crops of ``Unroll``
 consecutive pictures of one training clip at one of the 5 CTC pairs of the x265 recipe, mirrored at random; in
 half the samples the run starts at the key picture (O_s = K), in the other half at a random picture t0 of the
 period with O_{t0-1} = B_{t0-1} (the base layer: a reference no better than it); the recipe's reconstruction
@@ -36,21 +39,54 @@ import numpy as np
 from Utilities.sequence_list import DEFAULT_SEQUENCE_LIST
 
 TRAIN_PAIRS = "50/37,47/37,44/32,38/27,50/27"
+ALIGN_BLOCK, ALIGN_RANGE, ALIGN_WINDOW = 8, 8, 24      # --Align 1: the decoder-side motion of the module docstring
+
+
+class BaseMotion:
+    """Per-block motion from B_t to B_{t-1} of a clip at a pair (``--Align 1``), computed once and kept
+    (half-sample units, int8)."""
+
+    def __init__(self):
+        self.memo = {}
+
+    def blocks(self, c, pair, t: int):
+        """(2, H / 8, W / 8) float displacements (x, y) in samples of picture ``t``'s blocks into picture t - 1."""
+        import torch
+        from TrainingLib.trainer import _tensor
+        from tools.studies.block_motion_key import block_motion
+        k = (c.name, tuple(pair), t)
+        if k not in self.memo:
+            dec = c.decoded[tuple(pair)]
+            flow = block_motion(_tensor(c.rgb(dec, t), "cpu"), _tensor(c.rgb(dec, t - 1), "cpu"), ALIGN_BLOCK,
+                                ALIGN_RANGE, 0.0, ALIGN_WINDOW)[0, :, ::ALIGN_BLOCK, ::ALIGN_BLOCK]
+            self.memo[k] = (flow * 2).round().to(torch.int8)
+        return self.memo[k].float() / 2
+
+
+def per_sample(blocks):
+    """Block displacements (..., 2, h, w) -> per-sample flow (..., 2, 8h, 8w)."""
+    return blocks.repeat_interleave(ALIGN_BLOCK, -2).repeat_interleave(ALIGN_BLOCK, -1)
 VAL_PAIRS = ((37, 50), (27, 38))
 
 
-def recurrent_outputs(net, key, bases):
-    """O_t of the module docstring for ``bases`` (list of (B, 3, H, W) in [0, 1]) after the reference ``key``."""
+def recurrent_outputs(net, key, bases, flows=None):
+    """O_t of the module docstring for ``bases`` (list of (B, 3, H, W) in [0, 1]) after the reference ``key``;
+    ``flows`` (list of (B, 2, H, W)): each previous output aligned by them first (``--Align 1``)."""
+    from tools.studies.block_motion_key import shifted
     outs, ref = [], key
-    for base in bases:
+    for i, base in enumerate(bases):
+        if flows is not None:
+            ref = shifted(ref, flows[i])
         ref = net(base, ref).clamp(0, 1)
         outs.append(ref)
     return outs
 
 
-def validate(net, clips, max_frames: int, buckets) -> dict:
-    """Mean generated minus base-layer PSNR-Y (dB) per pair, overall and per distance bucket (key_distance's)."""
+def validate(net, clips, max_frames: int, buckets, motion: "BaseMotion | None" = None) -> dict:
+    """Mean generated minus base-layer PSNR-Y (dB) per pair, overall and per distance bucket (key_distance's);
+    ``motion``: the previous output aligned by it first."""
     import torch
+    from tools.studies.block_motion_key import shifted
     from TrainingLib.trainer import _tensor, to_uint8
     from TrainingLib.training_data import pair_name
     from Utilities.metrics import psnr_y
@@ -69,6 +105,8 @@ def validate(net, clips, max_frames: int, buckets) -> dict:
                         ref = _tensor(c.rgb(dec, t), "cpu")
                         continue
                     bl = c.rgb(dec, t)
+                    if motion is not None:
+                        ref = shifted(ref, per_sample(motion.blocks(c, pair, t))[None])
                     ref = net(_tensor(bl, "cpu"), ref).clamp(0, 1)
                     truth = c.rgb(c.source, t)
                     g = psnr_y(to_uint8(ref[0]), truth) - psnr_y(bl, truth)
@@ -85,8 +123,8 @@ def validate(net, clips, max_frames: int, buckets) -> dict:
 class SequenceSampler:
     """Crops of ``unroll`` consecutive pictures (module docstring); returns (reference, [bases], [targets], lam)."""
 
-    def __init__(self, clips, pairs, seed: int, crop: int, unroll: int):
-        self.clips, self.pairs, self.crop, self.unroll = clips, pairs, crop, unroll
+    def __init__(self, clips, pairs, seed: int, crop: int, unroll: int, motion: "BaseMotion | None" = None):
+        self.clips, self.pairs, self.crop, self.unroll, self.motion = clips, pairs, crop, unroll, motion
         self.rng = np.random.default_rng(seed)
 
     def _one(self):
@@ -102,7 +140,8 @@ class SequenceSampler:
                 break
         t0 = s + 1 if rng.random() < 0.5 else int(rng.integers(s + 1, end - self.unroll + 1))
         dec = c.decoded[pair]
-        y0, x0 = (int(rng.integers(0, n - self.crop + 1)) for n in (c.height, c.width))
+        g = ALIGN_BLOCK if self.motion is not None else 1     # aligned runs: crops on the block grid
+        y0, x0 = (g * int(rng.integers(0, (n - self.crop) // g + 1)) for n in (c.height, c.width))
         flip = bool(rng.random() < 0.5)
 
         def pic(arr, i):
@@ -110,7 +149,16 @@ class SequenceSampler:
             return p[:, :, ::-1] if flip else p
         ref = pic(dec, t0 - 1)                       # the key picture when t0 = s + 1, else B_{t0-1}
         ts = range(t0, t0 + self.unroll)
-        return ref, [pic(dec, t) for t in ts], [pic(c.source, t) for t in ts], qp_loss_weight(pair[1])
+        flows = None
+        if self.motion is not None:
+            b, n = y0 // ALIGN_BLOCK, self.crop // ALIGN_BLOCK
+            flows = []
+            for t in ts:
+                f = self.motion.blocks(c, pair, t)[:, b:b + n, x0 // ALIGN_BLOCK:x0 // ALIGN_BLOCK + n]
+                if flip:
+                    f = f.flip(-1) * f.new_tensor([-1.0, 1.0]).view(2, 1, 1)
+                flows.append(per_sample(f))
+        return ref, [pic(dec, t) for t in ts], [pic(c.source, t) for t in ts], qp_loss_weight(pair[1]), flows
 
     def batch(self, size: int):
         import torch
@@ -121,7 +169,10 @@ class SequenceSampler:
         ref = stack([it[0] for it in items])
         bases = [stack([it[1][k] for it in items]) for k in range(self.unroll)]
         targets = [stack([it[2][k] for it in items]) for k in range(self.unroll)]
-        return ref, bases, targets, torch.tensor([it[3] for it in items], dtype=torch.float32)
+        lam = torch.tensor([it[3] for it in items], dtype=torch.float32)
+        if self.motion is None:
+            return ref, bases, targets, lam
+        return ref, bases, targets, lam, [torch.stack([it[4][k] for it in items]) for k in range(self.unroll)]
 
 
 def init_from(net, path: str, layers: int, channels: int) -> int:
@@ -165,24 +216,25 @@ def run(a) -> str:
     val = prepare_clips([s for s in seqs if s["name"] in held], **prep)
     net = local_network(a.Layers, a.Channels, 6)
     done = init_from(net, a.InitFilter, a.Layers, a.Channels) if a.InitFilter else 0
-    sampler = SequenceSampler(train, pairs, a.Seed, a.Crop, a.Unroll)
+    motion = BaseMotion() if a.Align else None
+    sampler = SequenceSampler(train, pairs, a.Seed, a.Crop, a.Unroll, motion)
     opt = torch.optim.Adam(net.parameters(), lr=a.LearningRate)
     rows, step, t0, next_val = [], 0, time.time(), 0
     while True:
         if step >= next_val:
-            v = validate(net, val, a.ValFrames, BUCKETS)
+            v = validate(net, val, a.ValFrames, BUCKETS, motion)
             rows.append((done + step * a.BatchSize, v))
             print(f"samples {done + step * a.BatchSize} seconds {time.time() - t0:.0f} " + " ".join(
                 f"{p}: {r['all']:+.3f} [" + " ".join(f"{x:+.2f}" for x in r["buckets"]) + "]" for p, r in v.items()),
                 flush=True)
             if a.SaveFilter:
                 save_filter(net, a.SaveFilter, a.Layers, a.Channels, done + step * a.BatchSize,
-                            inputs="base,previous_output")
+                            inputs="base,aligned_previous_output" if a.Align else "base,previous_output")
             next_val += a.ValidateEvery
             if time.time() - t0 > a.Minutes * 60:
                 break
-        ref, bases, targets, lam = sampler.batch(a.BatchSize)
-        outs = recurrent_outputs(net, ref, bases)
+        ref, bases, targets, lam, *flows = sampler.batch(a.BatchSize)
+        outs = recurrent_outputs(net, ref, bases, flows[0] if flows else None)
         loss = sum(reconstruction_loss(o, t, lam, 100.0, 1.0) for o, t in zip(outs, targets)) / a.Unroll
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -196,14 +248,17 @@ def run(a) -> str:
             r = v[pair_name(p)]
             cells += [f"{r['all']:+.3f}"] + [f"{x:+.2f}" for x in r["buckets"]]
         lines.append(f"| {samples} | " + " | ".join(cells) + " |")
-    return (f"Recurrent local filter: inputs the base-layer picture and the previous output picture, {a.Layers} "
+    return (f"Recurrent local filter: inputs the base-layer picture and the previous output picture"
+            + (" aligned by decoder-side block motion between the base-layer pictures" if a.Align else "")
+            + f", {a.Layers} "
             f"convolutions 3x3, {a.Channels} channels, receptive field {2 * a.Layers + 1}x{2 * a.Layers + 1}; "
             f"{a.Crop}x{a.Crop} crops of {a.Unroll} consecutive pictures, batch {a.BatchSize}, Adam lr "
             f"{a.LearningRate}, seed {a.Seed}, {a.Minutes:g} min on one thread of this 2-core machine. Generated "
             f"minus base-layer PSNR-Y (dB) on the held-out clips {HELD_OUT.replace(',', ', ')} (first "
             f"{a.ValFrames} pictures, recurrence from each key picture), overall and by distance d to the key "
             f"picture. Made by `python -m tools.studies.recurrent_local_filter --Layers {a.Layers} --Channels "
-            f"{a.Channels} --Minutes {a.Minutes:g} --Unroll {a.Unroll} --LearningRate {a.LearningRate}"
+            f"{a.Channels} --Minutes {a.Minutes:g} --Unroll {a.Unroll} --BatchSize {a.BatchSize} --LearningRate "
+            f"{a.LearningRate} --Align {a.Align}"
             + (f" --InitFilter {a.InitFilter}" if a.InitFilter else "") + "`.\n\n" + "\n".join(lines) + "\n")
 
 
@@ -222,13 +277,15 @@ def main(argv=None) -> int:
     ap.add_argument("--SequenceList", default=DEFAULT_SEQUENCE_LIST)
     ap.add_argument("--CacheDir", default="work/train_cache")
     ap.add_argument("--StreamDir", default="training/base_layers")
+    ap.add_argument("--Align", type=int, default=0, choices=(0, 1),
+                    help="1: the previous output aligned by decoder-side block motion first")
     ap.add_argument("--InitFilter", default="", help="start from these weights (written by --SaveFilter)")
     ap.add_argument("--SaveFilter", default="", help="safetensors file of the weights, written at every validation")
     ap.add_argument("--Output", default="", help="markdown file (default: print only)")
     a = ap.parse_args(argv)
-    if a.Layers < 2 or a.Channels < 1 or a.Unroll < 1 or a.Crop % 4 or a.Crop < 16:
+    if a.Layers < 2 or a.Channels < 1 or a.Unroll < 1 or a.Crop % 8 or a.Crop < 16:
         print("recurrent_local_filter: error: --Layers >= 2, --Channels >= 1, --Unroll >= 1 and --Crop a multiple "
-              "of 4 (>= 16) are needed", file=sys.stderr)
+              "of 8 (>= 16) are needed", file=sys.stderr)
         return 1
     from Utilities.errors import HdacError
     try:
