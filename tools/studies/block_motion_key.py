@@ -19,7 +19,8 @@ bucket (key_distance's), PSNR-Y against the source of:
 
 ``--Chain N``: over the first N pictures after each clip's first key picture, the recurrence
 R_t = per block the better of B_t and R_{t-1} motion-compensated by decoder-side motion (R = K at the key
-picture), chosen with the source: an upper bound of a recurrent design whose second reference is the previous
+picture), chosen with the source; the motion matches B_t against R_{t-1} (``--ChainMotion output``) or against
+B_{t-1} (``base``: between base-layer pictures, of equal quality; B_s = K): an upper bound of a recurrent design whose second reference is the previous
 output picture aligned by decoder-side block motion (``tools.studies.recurrent_local_filter`` leaves the
 alignment to its convolutions). Gains over B_t by bucket. Never the test split.
 """
@@ -173,14 +174,16 @@ def run(a) -> str:
                 for c in clips:
                     dec = c.decoded[tuple(pair)]
                     s0 = int(c.key_positions[0])
-                    r = _tensor(c.rgb(dec, s0), "cpu")
+                    r = prev = _tensor(c.rgb(dec, s0), "cpu")
                     for t in range(s0 + 1, min(len(c.source), s0 + 1 + a.Chain)):
+                        base = _tensor(c.rgb(dec, t), "cpu")
                         if c.key_index(t) == t:
-                            r = _tensor(c.rgb(dec, t), "cpu")
+                            r = prev = base
                             continue
                         truth = _tensor(c.rgb(c.source, t), "cpu")
-                        base = _tensor(c.rgb(dec, t), "cpu")
-                        r = better_per_block(shifted(r, block_motion(base, r, bs, rg, a.MatchBlur, a.Window)), base, truth, bs)
+                        against = r if a.ChainMotion == "output" else prev
+                        flow = block_motion(base, against, bs, rg, a.MatchBlur, a.Window)
+                        r, prev = better_per_block(shifted(r, flow), base, truth, bs), base
                         ref = c.rgb(c.source, t)
                         g = psnr_y(to_uint8(r[0]), ref) - psnr_y(to_uint8(base[0]), ref)
                         every.append(g)
@@ -195,11 +198,12 @@ def run(a) -> str:
             f"{'over ' + str(a.Window) + 'x' + str(a.Window) + ' windows' if a.Window > bs else 'over the block'}"
             f"{f', pictures low-passed (sigma {a.MatchBlur:g})' if a.MatchBlur > 0 else ''}. Mean PSNR-Y (dB). Made by `python -m tools.studies.block_motion_key "
             f"--Pairs {a.Pairs} --Stride {a.Stride} --Block {bs} --Range {rg} --MatchBlur {a.MatchBlur:g} "
-            f"--Window {a.Window} --Chain {a.Chain}`.\n\n"
+            f"--Window {a.Window} --Chain {a.Chain} --ChainMotion {a.ChainMotion}`.\n\n"
             + "\n".join(lines) + "\n")
     if a.Chain:
         text += (f"\nRecurrence over the first {a.Chain} pictures of each clip: R_t = per block the better of B_t "
-                 f"and R_(t-1) aligned by decoder-side block motion (chosen with the source); gain over B_t "
+                 f"and R_(t-1) aligned by decoder-side block motion (matching B_t against "
+                 f"{'R_(t-1)' if a.ChainMotion == 'output' else 'B_(t-1)'}; chosen with the source); gain over B_t "
                  f"(dB) by distance to the key picture.\n\n" + "\n".join(chain_lines) + "\n")
     return text
 
@@ -214,6 +218,8 @@ def main(argv=None) -> int:
                     help="Gaussian low-pass (sigma, samples) of both pictures before decoder-side matching")
     ap.add_argument("--Window", type=int, default=0, help="matching window of decoder-side motion (0: the block)")
     ap.add_argument("--Chain", type=int, default=100, help="pictures of the recurrence (0: none)")
+    ap.add_argument("--ChainMotion", default="base", choices=("base", "output"),
+                    help="the recurrence's motion: B_t against B_(t-1) (base) or against R_(t-1) (output)")
     ap.add_argument("--Clips", default="train_vr_face5,train_hdtf_radio10", help="training clips (held out)")
     ap.add_argument("--CacheDir", default="work/train_cache")
     ap.add_argument("--StreamDir", default="training/base_layers")
