@@ -670,3 +670,37 @@ def test_aligned_recurrent_study_flows_follow_crop_and_mirror():
         one = [torch.ones(1, 2, 16, 16)] * 2
         moved = recurrent_outputs(net, key, bases, one)
         assert not torch.allclose(moved[0], recurrent_outputs(net, key, bases)[0])
+
+
+def test_recurrent_study_key_reference_and_drop(tmp_path):
+    """--Reference key: every sample starts at a picture of its period with that period's key picture as
+    reference; --DropReference zeroes exactly the previous output's weights."""
+    import numpy as np
+    import torch
+    from tools.studies.local_post_filter import local_network
+    from tools.studies.recurrent_local_filter import SequenceSampler
+    clip = _numbered_clip(12, [0, 5, 10])
+    sampler = SequenceSampler([clip], [(37, 50)], seed=5, crop=8, unroll=2, reference="key")
+    dec_level = [clip.rgb(clip.decoded[(37, 50)], i).mean() / 255 for i in range(12)]
+
+    def index(x):
+        return int(np.argmin([abs(float(x.mean()) - v) for v in dec_level]))
+    firsts = set()
+    for _ in range(30):
+        ref, bases, _, _ = sampler.batch(1)
+        first, key = index(bases[0][0]), index(ref[0])
+        assert key in (0, 5) and key < first and first + 1 < (5 if key == 0 else 10)
+        firsts.add(first - key)
+    assert len(firsts) > 1                                      # not only right after the key picture
+    from tools.studies.recurrent_local_filter import drop_reference
+    net = local_network(3, 4, inputs=6)
+    for conv in net.convs:
+        torch.nn.init.normal_(conv.weight, std=0.3)
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    drop_reference(net)
+    x = torch.rand(1, 3, 12, 12)
+    with torch.no_grad():
+        assert torch.equal(net(x, torch.rand(1, 3, 12, 12)), net(x, torch.zeros(1, 3, 12, 12)))
+    after = net.state_dict()
+    assert torch.equal(after["convs.0.weight"][:, :3], before["convs.0.weight"][:, :3])
+    assert all(torch.equal(after[k], before[k]) for k in before if k != "convs.0.weight")

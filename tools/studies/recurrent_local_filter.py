@@ -23,7 +23,9 @@ windows, half-sample refinement; B_s = K), O_t = clip(B_t + F([B_t, W(O_{t-1})])
 find, where the oracle recurrence of ``block_motion_key --Chain`` gains most. Training (truncated back-propagation through ``Unroll`` pictures): 128x128 crops of ``Unroll``
 consecutive pictures of one training clip at one of the 5 CTC pairs of the x265 recipe, mirrored at random; in
 half the samples the run starts at the key picture (O_s = K), in the other half at a random picture t0 of the
-period with O_{t0-1} = B_{t0-1} (the base layer: a reference no better than it); the recipe's reconstruction
+period with O_{t0-1} = B_{t0-1} (the base layer: a reference no better than it); ``--Reference key``: at a random
+picture t0 with the key picture as O_{t0-1} (what a decoder's reference keeps of the key picture where nothing
+moves, far from it too); the recipe's reconstruction
 loss summed over the unrolled pictures; Adam, one thread. Validation: the recurrence over every picture of
 the held-out clips (an IRAP picture every 100, O restarts at each), gain over the base layer overall and by
 distance to the key picture. Never the test split.
@@ -123,8 +125,10 @@ def validate(net, clips, max_frames: int, buckets, motion: "BaseMotion | None" =
 class SequenceSampler:
     """Crops of ``unroll`` consecutive pictures (module docstring); returns (reference, [bases], [targets], lam)."""
 
-    def __init__(self, clips, pairs, seed: int, crop: int, unroll: int, motion: "BaseMotion | None" = None):
+    def __init__(self, clips, pairs, seed: int, crop: int, unroll: int, motion: "BaseMotion | None" = None,
+                 reference: str = "mixed"):
         self.clips, self.pairs, self.crop, self.unroll, self.motion = clips, pairs, crop, unroll, motion
+        self.reference = reference
         self.rng = np.random.default_rng(seed)
 
     def _one(self):
@@ -147,7 +151,11 @@ class SequenceSampler:
         def pic(arr, i):
             p = c.rgb(arr, i)[:, y0:y0 + self.crop, x0:x0 + self.crop]
             return p[:, :, ::-1] if flip else p
-        ref = pic(dec, t0 - 1)                       # the key picture when t0 = s + 1, else B_{t0-1}
+        if self.reference == "key":                  # the key picture of the period, wherever t0 is
+            t0 = int(rng.integers(s + 1, end - self.unroll + 1))
+            ref = pic(dec, s)
+        else:
+            ref = pic(dec, t0 - 1)                   # the key picture when t0 = s + 1, else B_{t0-1}
         ts = range(t0, t0 + self.unroll)
         flows = None
         if self.motion is not None:
@@ -173,6 +181,14 @@ class SequenceSampler:
         if self.motion is None:
             return ref, bases, targets, lam
         return ref, bases, targets, lam, [torch.stack([it[4][k] for it in items]) for k in range(self.unroll)]
+
+
+def drop_reference(net) -> None:
+    """Zero the first convolution's weights of the previous output picture (input channels 3..5): the filter
+    then computes what it computes from the base-layer picture alone (``--DropReference``)."""
+    import torch
+    with torch.no_grad():
+        net.convs[0].weight[:, 3:] = 0
 
 
 def init_from(net, path: str, layers: int, channels: int) -> int:
@@ -216,8 +232,10 @@ def run(a) -> str:
     val = prepare_clips([s for s in seqs if s["name"] in held], **prep)
     net = local_network(a.Layers, a.Channels, 6)
     done = init_from(net, a.InitFilter, a.Layers, a.Channels) if a.InitFilter else 0
+    if a.DropReference:
+        drop_reference(net)
     motion = BaseMotion() if a.Align else None
-    sampler = SequenceSampler(train, pairs, a.Seed, a.Crop, a.Unroll, motion)
+    sampler = SequenceSampler(train, pairs, a.Seed, a.Crop, a.Unroll, motion, a.Reference)
     opt = torch.optim.Adam(net.parameters(), lr=a.LearningRate)
     rows, step, t0, next_val = [], 0, time.time(), 0
     while True:
@@ -258,7 +276,7 @@ def run(a) -> str:
             f"{a.ValFrames} pictures, recurrence from each key picture), overall and by distance d to the key "
             f"picture. Made by `python -m tools.studies.recurrent_local_filter --Layers {a.Layers} --Channels "
             f"{a.Channels} --Minutes {a.Minutes:g} --Unroll {a.Unroll} --BatchSize {a.BatchSize} --LearningRate "
-            f"{a.LearningRate} --Align {a.Align}"
+            f"{a.LearningRate} --Align {a.Align} --Reference {a.Reference} --DropReference {a.DropReference}"
             + (f" --InitFilter {a.InitFilter}" if a.InitFilter else "") + "`.\n\n" + "\n".join(lines) + "\n")
 
 
@@ -279,6 +297,13 @@ def main(argv=None) -> int:
     ap.add_argument("--StreamDir", default="training/base_layers")
     ap.add_argument("--Align", type=int, default=0, choices=(0, 1),
                     help="1: the previous output aligned by decoder-side block motion first")
+    ap.add_argument("--Reference", default="mixed", choices=("mixed", "key"),
+                    help="a sample's first reference: mixed (half the samples start after the key picture, half at "
+                         "a random picture with the base layer as reference) or key (a random picture, the key "
+                         "picture as reference)")
+    ap.add_argument("--DropReference", type=int, default=0, choices=(0, 1),
+                    help="1: zero the weights of the previous output picture after loading (with --Minutes 0: "
+                         "what the reference contributes)")
     ap.add_argument("--InitFilter", default="", help="start from these weights (written by --SaveFilter)")
     ap.add_argument("--SaveFilter", default="", help="safetensors file of the weights, written at every validation")
     ap.add_argument("--Output", default="", help="markdown file (default: print only)")
