@@ -122,22 +122,14 @@ def better_per_block(a, b, truth, block: int):
 
 def run(a) -> str:
     import torch
-    from EncoderLib.base_layer_settings import BaseLayerSettings
     from TrainingLib.trainer import _tensor, to_uint8
-    from TrainingLib.training_data import pair_name, parse_qp_pairs, prepare_clips
-    from Utilities.app_config import resolve_resource
+    from TrainingLib.training_data import pair_name, parse_qp_pairs
     from Utilities.errors import ConfigError
     from Utilities.metrics import psnr_y
-    from Utilities.sequence_list import DEFAULT_SEQUENCE_LIST, read_sequence_list
-    from tools.studies.key_distance import BUCKETS, bucket_of
+    from tools.studies.key_distance import BUCKETS, bucket_of, distance_targets, held_out_clips
     torch.set_num_threads(1)
     pairs = parse_qp_pairs(a.Pairs, "--Pairs")
-    want = a.Clips.split(",")
-    seqs = [s for s in read_sequence_list(resolve_resource(DEFAULT_SEQUENCE_LIST), "train") if s["name"] in want]
-    if len(seqs) != len(want):
-        raise ConfigError(f"--Clips '{a.Clips}': not all of them are training clips of the sequence list")
-    clips = prepare_clips(seqs, cache_dir=a.CacheDir, pairs=pairs, intra_period=100, max_frames=250, progress=False,
-                          base_layer=BaseLayerSettings("x265", "hevc"), stream_dir=a.StreamDir)
+    clips = held_out_clips(a.Clips, pairs, a.CacheDir, a.StreamDir)
     bs, rg = a.Block, a.Range
     for c in clips:
         if c.width % bs or c.height % bs:
@@ -152,11 +144,7 @@ def run(a) -> str:
             acc = [[] for _ in BUCKETS]
             for c in clips:
                 dec = c.decoded[tuple(pair)]
-                for t in range(1, len(c.source), a.Stride):
-                    s = c.key_index(t)
-                    b = bucket_of(t - s)
-                    if b < 0:
-                        continue
+                for t, s, b in distance_targets(c, a.Stride):
                     truth = _tensor(c.rgb(c.source, t), "cpu")
                     key, base = _tensor(c.rgb(dec, s), "cpu"), _tensor(c.rgb(dec, t), "cpu")
                     ks = shifted(key, block_motion(truth, key, bs, rg))
@@ -233,18 +221,9 @@ def main(argv=None) -> int:
         print(f"block_motion_key: error: --Window {a.Window} is not an odd multiple of --Block {a.Block}",
               file=sys.stderr)
         return 1
-    from Utilities.errors import HdacError
-    try:
-        text = run(a)
-    except HdacError as e:
-        print(f"block_motion_key: error: {e}", file=sys.stderr)
-        return 1
-    print(text)
-    if a.Output:
-        from Utilities.files import write_text
-        write_text(a.Output, "# The key picture through decoder-side block motion: upper bounds\n\n" + text,
-                   "block motion table")
-    return 0
+    from tools.studies import report
+    return report("block_motion_key", run, a, "The key picture through decoder-side block motion: upper bounds",
+                  "block motion table")
 
 
 if __name__ == "__main__":

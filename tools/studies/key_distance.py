@@ -32,26 +32,43 @@ def bucket_of(d: int) -> int:
     return -1
 
 
-def run(a) -> str:
-    import torch
+def held_out_clips(names: str, pairs, cache_dir: str, stream_dir: str):
+    """The training clips ``names`` (comma-separated) as the training recipe encodes them (x265 base layers of
+    EncoderApp's settings, an IRAP picture every 100, 250 pictures); ConfigError if one is not a training clip."""
     from EncoderLib.base_layer_settings import BaseLayerSettings
-    from TrainingLib.trainer import _tensor, to_uint8
-    from TrainingLib.training_data import pair_name, parse_qp_pairs, prepare_clips
+    from TrainingLib.training_data import prepare_clips
     from Utilities.app_config import resolve_resource
     from Utilities.errors import ConfigError
-    from Utilities.metrics import psnr_y
     from Utilities.sequence_list import DEFAULT_SEQUENCE_LIST, read_sequence_list
+    want = names.split(",")
+    seqs = [s for s in read_sequence_list(resolve_resource(DEFAULT_SEQUENCE_LIST), "train") if s["name"] in want]
+    if len(seqs) != len(want):
+        raise ConfigError(f"--Clips '{names}': not all of them are training clips of the sequence list")
+    return prepare_clips(seqs, cache_dir=cache_dir, pairs=pairs, intra_period=100, max_frames=250, progress=False,
+                         base_layer=BaseLayerSettings("x265", "hevc"), stream_dir=stream_dir)
+
+
+def distance_targets(c, stride: int):
+    """(t, key index s, bucket) of every ``stride``-th picture t of clip ``c`` whose distance t - s is in a
+    bucket."""
+    for t in range(1, len(c.source), stride):
+        s = c.key_index(t)
+        b = bucket_of(t - s)
+        if b >= 0:
+            yield t, s, b
+
+
+def run(a) -> str:
+    import torch
+    from TrainingLib.trainer import _tensor, to_uint8
+    from TrainingLib.training_data import pair_name, parse_qp_pairs
+    from Utilities.metrics import psnr_y
     from tools.studies.local_post_filter import open_filter, warped_key
     torch.set_num_threads(1)
     filters = [open_filter(f) for f in a.filters]
     motion = next((m for _, _, m in filters if m is not None), None)
     pairs = parse_qp_pairs(a.Pairs, "--Pairs")
-    want = a.Clips.split(",")
-    seqs = [s for s in read_sequence_list(resolve_resource(DEFAULT_SEQUENCE_LIST), "train") if s["name"] in want]
-    if len(seqs) != len(want):
-        raise ConfigError(f"--Clips '{a.Clips}': not all of them are training clips of the sequence list")
-    clips = prepare_clips(seqs, cache_dir=a.CacheDir, pairs=pairs, intra_period=100, max_frames=250, progress=False,
-                          base_layer=BaseLayerSettings("x265", "hevc"), stream_dir=a.StreamDir)
+    clips = held_out_clips(a.Clips, pairs, a.CacheDir, a.StreamDir)
     head = ["pair", "distance", "pictures", "base PSNR-Y"] + (["warped key PSNR-Y"] if motion else []) + \
         [f"gain of `{f}`" for f in a.filters]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -60,11 +77,7 @@ def run(a) -> str:
             acc = [[] for _ in BUCKETS]
             for c in clips:
                 dec = c.decoded[tuple(pair)]
-                for t in range(1, len(c.source), a.Stride):
-                    s = c.key_index(t)
-                    b = bucket_of(t - s)
-                    if b < 0:
-                        continue
+                for t, s, b in distance_targets(c, a.Stride):
                     ref, bl = c.rgb(c.source, t), c.rgb(dec, t)
                     key, base = _tensor(c.rgb(dec, s), "cpu"), _tensor(bl, "cpu")
                     wk = warped_key(motion, key, base) if motion is not None else None
@@ -99,17 +112,8 @@ def main(argv=None) -> int:
     if a.Stride < 1:
         print("key_distance: error: --Stride must be at least 1", file=sys.stderr)
         return 1
-    from Utilities.errors import HdacError
-    try:
-        text = run(a)
-    except HdacError as e:
-        print(f"key_distance: error: {e}", file=sys.stderr)
-        return 1
-    print(text)
-    if a.Output:
-        from Utilities.files import write_text
-        write_text(a.Output, "# Gain against the distance to the key picture\n\n" + text, "key distance table")
-    return 0
+    from tools.studies import report
+    return report("key_distance", run, a, "Gain against the distance to the key picture", "key distance table")
 
 
 if __name__ == "__main__":

@@ -267,19 +267,11 @@ def main(argv=None) -> int:
         print("local_post_filter: error: --Layers >= 2, --Channels >= 1 and --Crop a multiple of 4 (>= 16) are "
               "needed", file=sys.stderr)
         return 1
-    from Utilities.errors import HdacError
-    from Utilities.files import write_text
-    try:
-        text = run(a)
-    except HdacError as e:
-        print(f"local_post_filter: error: {e}", file=sys.stderr)
-        return 1
-    print(text)
-    if a.Output:
-        title = ("A local fusion of the warped key picture and the base layer" if a.KeyInput
-                 else "A local post-filter of the base layer")
-        write_text(a.Output, f"# {title}: gain on training and held-out clips\n\n" + text, "local post-filter study")
-    return 0
+    from tools.studies import report
+    title = ("A local fusion of the warped key picture and the base layer" if a.KeyInput
+             else "A local post-filter of the base layer")
+    return report("local_post_filter", run, a, f"{title}: gain on training and held-out clips",
+                  "local post-filter study")
 
 
 if __name__ == "__main__":

@@ -312,18 +312,10 @@ def main(argv=None) -> int:
         print("recurrent_local_filter: error: --Layers >= 2, --Channels >= 1, --Unroll >= 1 and --Crop a multiple "
               "of 8 (>= 16) are needed", file=sys.stderr)
         return 1
-    from Utilities.errors import HdacError
-    try:
-        text = run(a)
-    except HdacError as e:
-        print(f"recurrent_local_filter: error: {e}", file=sys.stderr)
-        return 1
-    print(text)
-    if a.Output:
-        from Utilities.files import write_text
-        write_text(a.Output, "# A recurrent local filter: the previous output picture as a second reference\n\n"
-                   + text, "recurrent local filter study")
-    return 0
+    from tools.studies import report
+    return report("recurrent_local_filter", run, a,
+                  "A recurrent local filter: the previous output picture as a second reference",
+                  "recurrent local filter study")
 
 
 if __name__ == "__main__":
