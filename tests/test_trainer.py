@@ -619,6 +619,9 @@ def test_block_motion_window_blur_and_oracle_choice():
     a[:, :, :8, :8] = 0.5                                    # a is worse in the top-left block only
     pick = better_per_block(a, b, truth, 8)
     assert torch.equal(pick[:, :, :8, :8], b[:, :, :8, :8]) and torch.equal(pick[:, :, 8:, :], a[:, :, 8:, :])
+    from tools.studies.block_motion_key import keep_where_close
+    kept = keep_where_close(a, b, 8, 0.1 * 255 + 1, 0.0)      # |a - b| = 0.1 except the top-left block (0.3)
+    assert torch.equal(kept[:, :, :8, :8], b[:, :, :8, :8]) and torch.equal(kept[:, :, 8:, :], a[:, :, 8:, :])
 
 
 def test_block_motion_study_refuses_bad_options(capsys):

@@ -17,6 +17,9 @@ bucket (key_distance's), PSNR-Y against the source of:
 * the better of that and B_t per block (oracle choice; what a fusion of B_t and the decoder-side reference
   could reach if it chose perfectly where to trust the reference).
 
+``--KeepBelow T`` (T >= 0): the recurrence chooses as a decoder can, R_{t-1}'s aligned block where its low-passed
+luma (``--MatchBlur``) differs from B_t's by less than T levels on average, else B_t's.
+
 ``--Chain N``: over the first N pictures after each clip's first key picture, the recurrence
 R_t = per block the better of B_t and R_{t-1} motion-compensated by decoder-side motion (R = K at the key
 picture), chosen with the source; the motion matches B_t against R_{t-1} (``--ChainMotion output``) or against
@@ -120,6 +123,15 @@ def better_per_block(a, b, truth, block: int):
     return a.where(pick, b)
 
 
+def keep_where_close(r, b, block: int, tau: float, sigma: float):
+    """Per block ``r`` where the mean absolute difference of the low-passed (Gaussian ``sigma``) lumas of ``r``
+    and ``b`` is below ``tau`` (8-bit levels), else ``b``: a choice the decoder can make."""
+    import torch.nn.functional as F
+    d = F.avg_pool2d((gaussian_blur(luma(r), sigma) - gaussian_blur(luma(b), sigma)).abs(), block) * 255
+    keep = (d < tau).repeat_interleave(block, 2).repeat_interleave(block, 3)
+    return r.where(keep, b)
+
+
 def run(a) -> str:
     import torch
     from TrainingLib.trainer import _tensor, to_uint8
@@ -171,7 +183,10 @@ def run(a) -> str:
                         truth = _tensor(c.rgb(c.source, t), "cpu")
                         against = r if a.ChainMotion == "output" else prev
                         flow = block_motion(base, against, bs, rg, a.MatchBlur, a.Window)
-                        r, prev = better_per_block(shifted(r, flow), base, truth, bs), base
+                        aligned = shifted(r, flow)
+                        r = (better_per_block(aligned, base, truth, bs) if a.KeepBelow < 0
+                             else keep_where_close(aligned, base, bs, a.KeepBelow, a.MatchBlur))
+                        prev = base
                         ref = c.rgb(c.source, t)
                         g = psnr_y(to_uint8(r[0]), ref) - psnr_y(to_uint8(base[0]), ref)
                         every.append(g)
@@ -186,12 +201,16 @@ def run(a) -> str:
             f"{'over ' + str(a.Window) + 'x' + str(a.Window) + ' windows' if a.Window > bs else 'over the block'}"
             f"{f', pictures low-passed (sigma {a.MatchBlur:g})' if a.MatchBlur > 0 else ''}. Mean PSNR-Y (dB). Made by `python -m tools.studies.block_motion_key "
             f"--Pairs {a.Pairs} --Stride {a.Stride} --Block {bs} --Range {rg} --MatchBlur {a.MatchBlur:g} "
-            f"--Window {a.Window} --Chain {a.Chain} --ChainMotion {a.ChainMotion}`.\n\n"
+            f"--Window {a.Window} --Chain {a.Chain} --ChainMotion {a.ChainMotion} --KeepBelow {a.KeepBelow:g}`.\n\n"
             + "\n".join(lines) + "\n")
     if a.Chain:
         text += (f"\nRecurrence over the first {a.Chain} pictures of each clip: R_t = per block the better of B_t "
                  f"and R_(t-1) aligned by decoder-side block motion (matching B_t against "
-                 f"{'R_(t-1)' if a.ChainMotion == 'output' else 'B_(t-1)'}; chosen with the source); gain over B_t "
+                 f"{'R_(t-1)' if a.ChainMotion == 'output' else 'B_(t-1)'}; "
+                 + ("chosen with the source" if a.KeepBelow < 0 else
+                    f"R's block kept where its low-passed luma differs from B_t's by less than {a.KeepBelow:g} "
+                    f"levels on average, a choice the decoder can make")
+                 + "); gain over B_t "
                  f"(dB) by distance to the key picture.\n\n" + "\n".join(chain_lines) + "\n")
     return text
 
@@ -208,6 +227,9 @@ def main(argv=None) -> int:
     ap.add_argument("--Chain", type=int, default=100, help="pictures of the recurrence (0: none)")
     ap.add_argument("--ChainMotion", default="base", choices=("base", "output"),
                     help="the recurrence's motion: B_t against B_(t-1) (base) or against R_(t-1) (output)")
+    ap.add_argument("--KeepBelow", type=float, default=-1.0,
+                    help="the recurrence's choice: < 0 the better block (oracle), else R's block where the "
+                         "low-passed lumas differ by less than this (8-bit levels; low-pass --MatchBlur)")
     ap.add_argument("--Clips", default="train_vr_face5,train_hdtf_radio10", help="training clips (held out)")
     ap.add_argument("--CacheDir", default="work/train_cache")
     ap.add_argument("--StreamDir", default="training/base_layers")
