@@ -82,7 +82,10 @@ def rgb_to_yuv420(rgb: np.ndarray):
     return y, downsample_chroma(cb), downsample_chroma(cr)
 
 
+BT709_LUMA = (0.2126, 0.7152, 0.0722)        # Y = kr R + kg G + kb B (BT.709)
+
+
 def luma_bt709(rgb: np.ndarray) -> np.ndarray:
     """Float BT.709 luma in [0, 255] (full range) for metrics (PSNR-Y as the GFVC software)."""
     rgb = rgb.astype(np.float64)
-    return 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2]
+    return BT709_LUMA[0] * rgb[0] + BT709_LUMA[1] * rgb[1] + BT709_LUMA[2] * rgb[2]

@@ -2,7 +2,8 @@
 Upper bounds for a decoder-side motion-compensated reference.
 
     python -m tools.studies.block_motion_key [--Pairs 50/37,38/27] [--Stride 3] [--Block 8] [--Range 16]
-        [--Chain 100] [--Clips train_vr_face5,train_hdtf_radio10] [--Output FILE.md]
+        [--MatchBlur 0] [--Window 0] [--Chain 100] [--ChainMotion base] [--KeepBelow -1]
+        [--Clips train_vr_face5,train_hdtf_radio10] [--Output FILE.md]
 
 On the clips (default: the held-out ones; training streams with an IRAP picture every 100, as the training recipe),
 every ``Stride``-th picture that is not a key picture is a target; d = target index - key index. Per distance
@@ -10,22 +11,22 @@ bucket (key_distance's), PSNR-Y against the source of:
 
 * the base-layer picture B_t;
 * the decoded key picture K, motion-compensated per ``Block``x``Block`` block by the motion that best matches the
-  *source* target (full search, +-``Range`` pictures samples, then the 8 half-sample positions around the best,
+  *source* target (full search, +-``Range`` samples, then the 8 half-sample positions around the best,
   bilinear; sum of absolute luma differences): motion the decoder could only have if it were sent;
 * the better of these two per block (chosen with the source: an oracle fusion of B_t and that reference);
-* K motion-compensated by the motion that best matches B_t (the decoder has B_t: decoder-side motion);
+* K motion-compensated by the motion that best matches B_t (the decoder has B_t: decoder-side motion; matched
+  over ``Window``x``Window`` windows around each block, both pictures low-passed by ``MatchBlur`` first);
 * the better of that and B_t per block (oracle choice; what a fusion of B_t and the decoder-side reference
   could reach if it chose perfectly where to trust the reference).
-
-``--KeepBelow T`` (T >= 0): the recurrence chooses as a decoder can, R_{t-1}'s aligned block where its low-passed
-luma (``--MatchBlur``) differs from B_t's by less than T levels on average, else B_t's.
 
 ``--Chain N``: over the first N pictures after each clip's first key picture, the recurrence
 R_t = per block the better of B_t and R_{t-1} motion-compensated by decoder-side motion (R = K at the key
 picture), chosen with the source; the motion matches B_t against R_{t-1} (``--ChainMotion output``) or against
-B_{t-1} (``base``: between base-layer pictures, of equal quality; B_s = K): an upper bound of a recurrent design whose second reference is the previous
-output picture aligned by decoder-side block motion (``tools.studies.recurrent_local_filter`` leaves the
-alignment to its convolutions). Gains over B_t by bucket. Never the test split.
+B_{t-1} (``base``: between base-layer pictures, of equal quality; B_s = K): an upper bound of a recurrent
+design whose second reference is the previous output picture aligned by decoder-side block motion
+(``tools.studies.recurrent_local_filter`` leaves the alignment to its convolutions). Gains over B_t by bucket.
+``--KeepBelow T`` (T >= 0): the recurrence chooses as a decoder can, R_{t-1}'s aligned block where its low-passed
+luma (``--MatchBlur``) differs from B_t's by less than T levels on average, else B_t's. Never the test split.
 """
 from __future__ import annotations
 
@@ -34,13 +35,11 @@ import sys
 
 import numpy as np
 
-LUMA = (0.2126, 0.7152, 0.0722)              # BT.709, as Utilities.metrics.psnr_y
-
-
 def luma(x):
-    """(B, 3, H, W) RGB in [0, 1] -> (B, 1, H, W) BT.709 luma."""
-    r, g, b = x[:, 0:1], x[:, 1:2], x[:, 2:3]
-    return LUMA[0] * r + LUMA[1] * g + LUMA[2] * b
+    """(B, 3, H, W) RGB in [0, 1] -> (B, 1, H, W) BT.709 luma (as Utilities.metrics.psnr_y)."""
+    from Utilities.colour import BT709_LUMA
+    kr, kg, kb = BT709_LUMA
+    return kr * x[:, 0:1] + kg * x[:, 1:2] + kb * x[:, 2:3]
 
 
 def shifted(ref, flow):
