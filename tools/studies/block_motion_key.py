@@ -54,6 +54,11 @@ def shifted(ref, flow):
     return F.grid_sample(ref, torch.stack([gx, gy], -1), mode="bilinear", padding_mode="border", align_corners=True)
 
 
+def per_sample(blocks, block: int):
+    """Per-block values (..., h, w) -> per-sample values (..., block h, block w)."""
+    return blocks.repeat_interleave(block, -2).repeat_interleave(block, -1)
+
+
 def gaussian_blur(y, sigma: float):
     """Separable Gaussian low-pass of (B, 1, H, W) (radius 3 sigma, borders replicated); sigma 0: ``y``."""
     import torch
@@ -105,12 +110,12 @@ def block_motion(target, ref, block: int, rng: int, blur: float = 0.0, window: i
             if hx == 0 and hy == 0:
                 continue
             v = centre + torch.tensor([hx, hy]).view(1, 2, 1, 1)
-            cand = shifted(yr, v.repeat_interleave(block, 2).repeat_interleave(block, 3))
+            cand = shifted(yr, per_sample(v, block))
             sad = window_sad((yt - cand).abs(), block, window)
             better = sad < best
             best = torch.where(better, sad, best)
             bv = torch.where(better, v, bv)
-    return bv.repeat_interleave(block, 2).repeat_interleave(block, 3)
+    return per_sample(bv, block)
 
 
 def better_per_block(a, b, truth, block: int):
@@ -118,7 +123,7 @@ def better_per_block(a, b, truth, block: int):
     import torch.nn.functional as F
     ea = F.avg_pool2d((luma(a) - luma(truth)) ** 2, block)
     eb = F.avg_pool2d((luma(b) - luma(truth)) ** 2, block)
-    pick = (ea <= eb).repeat_interleave(block, 2).repeat_interleave(block, 3)
+    pick = per_sample(ea <= eb, block)
     return a.where(pick, b)
 
 
@@ -127,7 +132,7 @@ def keep_where_close(r, b, block: int, tau: float, sigma: float):
     and ``b`` is below ``tau`` (8-bit levels), else ``b``: a choice the decoder can make."""
     import torch.nn.functional as F
     d = F.avg_pool2d((gaussian_blur(luma(r), sigma) - gaussian_blur(luma(b), sigma)).abs(), block) * 255
-    keep = (d < tau).repeat_interleave(block, 2).repeat_interleave(block, 3)
+    keep = per_sample(d < tau, block)
     return r.where(keep, b)
 
 

@@ -19,14 +19,13 @@ network (the local post-filter study's CNN with a second input, ``tools.studies.
 no motion compensation: a receptive field of (2 Layers + 1)^2 samples covers the motion between neighbouring
 pictures. ``--Align 1``: O_{t-1} aligned first, by the decoder-side block motion between the base-layer pictures
 B_t and B_{t-1} (``tools.studies.block_motion_key.block_motion``: 8x8 blocks, +-8 samples, 24x24 matching
-windows, half-sample refinement; B_s = K), O_t = clip(B_t + F([B_t, W(O_{t-1})])): the motion a decoder can
-find, where the oracle recurrence of ``block_motion_key --Chain`` gains most. Training (truncated back-propagation through ``Unroll`` pictures): 128x128 crops of ``Unroll``
-consecutive pictures of one training clip at one of the 5 CTC pairs of the x265 recipe, mirrored at random; in
-half the samples the run starts at the key picture (O_s = K), in the other half at a random picture t0 of the
-period with O_{t0-1} = B_{t0-1} (the base layer: a reference no better than it); ``--Reference key``: at a random
-picture t0 with the key picture as O_{t0-1} (what a decoder's reference keeps of the key picture where nothing
-moves, far from it too); the recipe's reconstruction
-loss summed over the unrolled pictures; Adam, one thread. Validation: the recurrence over every picture of
+windows, half-sample refinement; B_s = K), O_t = clip(B_t + F([B_t, W(O_{t-1})])): motion a decoder can find.
+Training (truncated back-propagation through ``Unroll`` pictures): 128x128 crops of ``Unroll`` consecutive
+pictures of one training clip at one of the 5 CTC pairs of the x265 recipe, mirrored at random; in half the
+samples the run starts at the key picture (O_s = K), in the other half at a random picture t0 of the period with
+O_{t0-1} = B_{t0-1} (the base layer: a reference no better than it); ``--Reference key``: at a random picture t0
+with the key picture as O_{t0-1} (what a decoder's reference keeps of the key picture where nothing moves, far
+from it too); the recipe's reconstruction loss summed over the unrolled pictures; Adam, one thread. Validation: the recurrence over every picture of
 the held-out clips (an IRAP picture every 100, O restarts at each), gain over the base layer overall and by
 distance to the key picture. Never the test split.
 """
@@ -41,6 +40,7 @@ import numpy as np
 from Utilities.sequence_list import DEFAULT_SEQUENCE_LIST
 
 TRAIN_PAIRS = "50/37,47/37,44/32,38/27,50/27"
+VAL_PAIRS = ((37, 50), (27, 38))
 ALIGN_BLOCK, ALIGN_RANGE, ALIGN_WINDOW = 8, 8, 24      # --Align 1: the decoder-side motion of the module docstring
 
 
@@ -65,11 +65,6 @@ class BaseMotion:
         return self.memo[k].float() / 2
 
 
-def per_sample(blocks):
-    """Block displacements (..., 2, h, w) -> per-sample flow (..., 2, 8h, 8w)."""
-    return blocks.repeat_interleave(ALIGN_BLOCK, -2).repeat_interleave(ALIGN_BLOCK, -1)
-VAL_PAIRS = ((37, 50), (27, 38))
-
 
 def recurrent_outputs(net, key, bases, flows=None):
     """O_t of the module docstring for ``bases`` (list of (B, 3, H, W) in [0, 1]) after the reference ``key``;
@@ -88,8 +83,8 @@ def validate(net, clips, max_frames: int, buckets, motion: "BaseMotion | None" =
     """Mean generated minus base-layer PSNR-Y (dB) per pair, overall and per distance bucket (key_distance's);
     ``motion``: the previous output aligned by it first."""
     import torch
-    from tools.studies.block_motion_key import shifted
     from TrainingLib.trainer import _tensor, to_uint8
+    from tools.studies.block_motion_key import per_sample, shifted
     from TrainingLib.training_data import pair_name
     from Utilities.metrics import psnr_y
     from tools.studies.key_distance import bucket_of
@@ -108,7 +103,7 @@ def validate(net, clips, max_frames: int, buckets, motion: "BaseMotion | None" =
                         continue
                     bl = c.rgb(dec, t)
                     if motion is not None:
-                        ref = shifted(ref, per_sample(motion.blocks(c, pair, t))[None])
+                        ref = shifted(ref, per_sample(motion.blocks(c, pair, t), ALIGN_BLOCK)[None])
                     ref = net(_tensor(bl, "cpu"), ref).clamp(0, 1)
                     truth = c.rgb(c.source, t)
                     g = psnr_y(to_uint8(ref[0]), truth) - psnr_y(bl, truth)
@@ -159,13 +154,14 @@ class SequenceSampler:
         ts = range(t0, t0 + self.unroll)
         flows = None
         if self.motion is not None:
+            from tools.studies.block_motion_key import per_sample
             b, n = y0 // ALIGN_BLOCK, self.crop // ALIGN_BLOCK
             flows = []
             for t in ts:
                 f = self.motion.blocks(c, pair, t)[:, b:b + n, x0 // ALIGN_BLOCK:x0 // ALIGN_BLOCK + n]
                 if flip:
                     f = f.flip(-1) * f.new_tensor([-1.0, 1.0]).view(2, 1, 1)
-                flows.append(per_sample(f))
+                flows.append(per_sample(f, ALIGN_BLOCK))
         return ref, [pic(dec, t) for t in ts], [pic(c.source, t) for t in ts], qp_loss_weight(pair[1]), flows
 
     def batch(self, size: int):
