@@ -271,6 +271,42 @@ def test_bd_rate_curves_of_different_lengths():
     assert bd_rate(*anchor, *test) < -10
 
 
+def results_part(report) -> str:
+    """A report from the BD-rates on, without the section on what the run cost (times differ run to run)."""
+    from EvalLib.report import COST_HEADING
+    text = report.read_text().split("## BD-rates")[1]
+    head, sep, tail = text.partition(COST_HEADING)
+    assert sep, "the report has no cost section"
+    return head + tail[tail.index("\n## "):]
+
+
+def test_run_cost_takes_the_median_per_configuration_and_schedules_the_points_in_order():
+    """A point's cost is the median s/picture of its configuration times its pictures (a point computed beside
+    other work does not move it); --Jobs N is list scheduling of the costed points in run_ctc's order."""
+    from EvalLib.run_cost import cost_table, costed_points, list_schedule
+    assert list_schedule([3, 3, 2, 2, 2], 2) == 7 and list_schedule([3, 3, 2, 2, 2], 1) == 12
+    assert list_schedule([5, 1, 1, 1, 1, 1], 2) == 5 and list_schedule([4], 3) == 4
+    with pytest.raises(ValueError):
+        list_schedule([1], 0)
+    pt = lambda seq, config, frames, spp: {"sequence": seq, "config": config, "frames": frames,
+                                           "encode_fps": 1 / spp}
+    results = [pt("s1", "HM", 100, 1.0), pt("s1", "HDAC-HF x265", 100, 2.0), pt("s2", "HDAC-HF x265", 50, 3.0),
+               pt("s2", "HDAC-HF x265", 100, 40.0), pt("s2", "HM", 50, 3.0), {"sequence": "s2", "config": "x265",
+                                                                             "frames": 10}]
+    pts = costed_points(results)
+    # run_ctc's order: per sequence the model points before the anchors; HDAC-HF median 3.0, HM median 2.0
+    assert [(r["sequence"], r["config"], c) for r, c in pts] == [
+        ("s1", "HDAC-HF x265", 300.0), ("s1", "HM", 200.0), ("s2", "HDAC-HF x265", 150.0),
+        ("s2", "HDAC-HF x265", 300.0), ("s2", "HM", 100.0)]
+    lines = cost_table(results, ["HDAC-HF x265", "HM", "x265"])
+    assert lines[2] == "| HDAC-HF x265 | 3 | 250 | 3.00 | 2.00..40.00 | 0.2 |"
+    assert lines[3] == "| HM | 2 | 150 | 2.00 | 1.00..3.00 | 0.1 |"
+    assert lines[4] == "| all | 5 | 400 | | | 0.3 |"
+    # 300 | 200, then 150 -> the second worker (350), 300 -> the first (600), 100 -> the second (450)
+    assert lines[-1].endswith("`--Jobs 1` 0.3 h, `--Jobs 2` 0.2 h.")
+    assert cost_table([{"sequence": "s", "config": "HM", "frames": 3}], ["HM"]) == []
+
+
 @pytest.mark.skipif(not os.path.isdir(os.path.join(SHARED, "sequences")), reason="needs ../shared/sequences")
 def test_ctc_through_a_job_list(tmp_path, capsys):
     """EvalApp ctc --ListJobs: the jobs run by `xargs -P 2` (and one by the Slurm array script) give the points
@@ -303,8 +339,7 @@ def test_ctc_through_a_job_list(tmp_path, capsys):
     rows = {d: sorted(tuple(r[k] for k in keep if k in r) for r in csv.DictReader(open(tmp_path / d / "points.csv")))
             for d in "ab"}
     assert rows["a"] == rows["b"] and len(rows["a"]) == 4
-    assert (tmp_path / "b" / "report.md").read_text().split("## BD-rates")[1] == \
-        (tmp_path / "a" / "report.md").read_text().split("## BD-rates")[1]
+    assert results_part(tmp_path / "b" / "report.md") == results_part(tmp_path / "a" / "report.md")
     env = dict(os.environ, SLURM_ARRAY_TASK_ID="9")
     r = subprocess.run(["bash", os.path.join(root, "tools", "slurm", "ctc_array.sh"), str(jobs)], env=env,
                        capture_output=True, text=True)

@@ -10,12 +10,14 @@ import os
 from Utilities.files import write_json, write_text
 from EvalLib.anchor import ANCHOR_LABEL, ANCHORS
 from EvalLib.bd_rate import bd_rate, overlap_fraction
+from EvalLib.run_cost import cost_table
 from CommonLib.syntax.bit_accounting import PART_LABEL, PARTS
 
 METRIC_LABEL = {"psnr_y": "PSNR-Y", "ms_ssim_y": "MS-SSIM", "fsim": "FSIM", "msvgg": "msVGG", "lpips": "LPIPS",
                 "dists": "DISTS"}
 LOWER_IS_BETTER = {"msvgg", "lpips", "dists"}
 MIN_OVERLAP = 0.5
+COST_HEADING = "## What the run cost"
 
 
 def label(config: str) -> str:
@@ -320,6 +322,11 @@ def write_report(results, values: dict, metrics, meta: dict, out_dir: str, descr
     for r in sorted(results, key=lambda r: (r["sequence"], configs.index(r["config"]), r["kbps"])):
         md.append(f"| {label(r['config'])} | {r['sequence']} | {r['rate_point']} | {r.get('intra_qp', '')} | "
                   f"{r['kbps']:.2f} | " + " | ".join(f"{r[m]:.4f}" for m in metrics) + " |")
+    cost = cost_table(results, configs, label)
+    if cost:
+        md += ["", COST_HEADING, "", "Per configuration the seconds per picture each point recorded (its whole wall "
+               "time: encoding, generation or decoding, metrics; one process per point), costed by the median, "
+               "which points computed beside other work do not move.", ""] + cost
     speed = meta.get("speed")
     if speed and "error" not in speed:
         md += ["", "## Speed and memory (256x256, this machine)", "",
