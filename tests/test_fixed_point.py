@@ -123,8 +123,25 @@ def test_shipped_integer_models_meet_the_exactness_bounds(name):
         assert worst < 2 ** 53, lname
         assert int(layer.weight.abs().max()) <= 127                       # 8-bit weights
         assert layer._conv.x_max_abs <= layer.amax + 1
-    # the anti-aliasing filter of the 8-bit key picture (one digit of input, 3 digits of weights)
-    assert net.aa.bound_ok() and net.aa.x_digits_n == 1
+    # the anti-aliasing filter of the 8-bit key picture, evaluated in two exact 1-D passes
+    assert net.aa.bound_ok() and net.aa.x_max_abs == 255
+
+
+@pytest.mark.parametrize("name", ["hdac_hf_small_v2", "hdac_plus_small_v2"])
+def test_the_separable_anti_aliasing_filter_equals_the_2d_integer_convolution(name):
+    """Clause 6.1 defines a 2-D convolution with k1[i] k1[j]; the two 1-D passes give exactly its integer sums,
+    on random pictures and on the extremes that reach the bounds (all 255, a checkerboard of 0 and 255)."""
+    from CommonLib.fixed_point.exact_conv import ExactSeparableConv2d, reference_conv2d
+    net = IntegerModelFile(os.path.join(SHIPPED, f"{name}.hfim")).network()
+    assert isinstance(net.aa, ExactSeparableConv2d)
+    k2 = torch.outer(net.aa.k, net.aa.k).expand(3, 1, -1, -1).contiguous()
+    g = torch.Generator().manual_seed(3)
+    check = (torch.arange(3 * 40 * 56).view(1, 3, 40, 56) + torch.arange(40).view(1, 1, 40, 1)) % 2 * 255
+    for x in (torch.randint(0, 256, (2, 3, 40, 56), generator=g), torch.full((1, 3, 40, 56), 255), check):
+        want = reference_conv2d(x, k2, net.aa_pad, groups=3)
+        assert torch.equal(net.aa(x), want.double())
+    with pytest.raises(ValueError):
+        ExactSeparableConv2d(net.aa.k * 4096, net.aa_pad, 3)
 
 
 @pytest.mark.parametrize("model", ["ReferenceSoftware/CommonLib/resources/models/hdac_hf_small_v2.hfim",

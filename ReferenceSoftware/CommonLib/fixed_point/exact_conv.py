@@ -147,3 +147,41 @@ def reference_conv2d(x: torch.Tensor, w: torch.Tensor, padding: int, groups: int
         return y.permute(0, 2, 1).reshape(b, cout, H, W)
     y = (cols * w.view(1, cout, 1, 1, kh, kw)).sum(dim=(4, 5))
     return y
+
+
+class ExactSeparableConv2d:
+    """Integer depthwise convolution with the 2-D kernel k[i] k[j] (an outer product), zero padding p, stride 1.
+
+    Same result as ExactConv2d with ``torch.outer(k, k)``, in two 1-D passes: the integer sum factors as
+    sum_i k[i] (sum_j k[j] x[r + i, c + j]), and zero padding of the input is zero padding of the row pass's
+    output. The row pass is a float32 convolution, exact while sum |k| x x_max_abs < 2^24; the column pass a
+    float64 one, exact while sum |k| x (that bound) < 2^53: every product and partial sum is then an integer
+    that the carrier represents exactly, in any order of accumulation (the argument of the module docstring).
+    About 2 K instead of 3 K^2 multiplications a sample for the 13-tap anti-aliasing kernel (clause 6.1: one
+    digit of input, three of weights in ExactConv2d), ten times faster. PyTorch's CPU float64 convolution is
+    direct (no oneDNN, never Winograd or FFT), so the argument holds for it as for float32.
+    """
+
+    def __init__(self, k: torch.Tensor, padding: int, channels: int, x_max_abs: int = 255):
+        self.k = k.to(torch.int64)
+        self.padding, self.channels, self.x_max_abs = padding, channels, x_max_abs
+        if not self.bound_ok():
+            raise ValueError("kernel too large for exact separable evaluation")
+        k = self.k
+        n = k.numel()
+        self.row = k.float().view(1, 1, 1, n).expand(channels, 1, 1, n).contiguous()
+        self.col = k.double().view(1, 1, n, 1).expand(channels, 1, n, 1).contiguous()
+
+    def bound_ok(self) -> bool:
+        """The exactness conditions of the class docstring (checked by tests)."""
+        s = int(self.k.abs().sum())
+        return s * self.x_max_abs < FLOAT32_EXACT and s * s * self.x_max_abs < 1 << 53
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """x: integers (int64, or a float32 carrier) within x_max_abs; returns the exact sums in a float64 carrier."""
+        x = x.float()
+        if ExactConv2d.check_ranges and float(x.abs().max()) > self.x_max_abs:
+            raise AssertionError(f"input magnitude {float(x.abs().max())} above the declared {self.x_max_abs}")
+        p = self.padding
+        rows = F.conv2d(x, self.row, padding=(0, p), groups=self.channels).double()
+        return F.conv2d(rows, self.col, padding=(p, 0), groups=self.channels)

@@ -21,7 +21,7 @@ import torch
 from Utilities.errors import ModelError
 from CommonLib.fixed_point import lut
 from CommonLib.fixed_point.arith import div_round, favg_pool2, frshift, fupsample_nearest2, rshift
-from CommonLib.fixed_point.exact_conv import ExactConv2d
+from CommonLib.fixed_point.exact_conv import ExactConv2d, ExactSeparableConv2d
 from CommonLib.fixed_point.int_layers import IntAffine, IntConv
 from CommonLib.fixed_point.sampling import COORD_BITS, grid_sample, resize_bilinear
 from CommonLib.generation.network_config import HF_KERNELS, NetworkConfig
@@ -103,8 +103,7 @@ class IntegerHdacHf:
         self.exp_table = consts["exp_table"].to(torch.int64)
         k1 = consts["aa_kernel"].to(torch.int64)
         self.aa_pad = k1.numel() // 2
-        self.aa = ExactConv2d(torch.outer(k1, k1).expand(3, 1, -1, -1).contiguous(), self.aa_pad, groups=3,
-                              x_max_abs=255)
+        self.aa = ExactSeparableConv2d(k1, self.aa_pad, 3, x_max_abs=255)
         self.var_num, self.var_den = int(consts["kp_variance"][0]), int(consts["kp_variance"][1])
         self.hf_kernel = None
         self._hf_convs = {}
