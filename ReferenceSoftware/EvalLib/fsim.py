@@ -36,6 +36,7 @@ import math
 from functools import lru_cache
 
 import numpy as np
+import scipy.fft
 
 __all__ = ["fsim"]
 
@@ -155,17 +156,16 @@ def _lower_median(values: np.ndarray) -> np.ndarray:
 
 def _phase_congruency(luma: np.ndarray, bank: _FilterBank) -> np.ndarray:
     h, w = luma.shape
-    responses = np.fft.ifft2(np.fft.fft2(luma)[None, None] * bank.filters)  # (O, S, H, W)
-    even, odd = responses.real, responses.imag
-    amplitude = np.sqrt(even * even + odd * odd)
+    # responses even + i odd per orientation and scale (O, S, H, W)
+    responses = scipy.fft.ifft2(scipy.fft.fft2(luma)[None, None] * bank.filters)
+    amplitude = np.abs(responses)
 
-    sum_even = even.sum(axis=1, keepdims=True)
-    sum_odd = odd.sum(axis=1, keepdims=True)
-    norm = np.sqrt(sum_even ** 2 + sum_odd ** 2) + _EPS
-    mean_even, mean_odd = sum_even / norm, sum_odd / norm
-    # sum over scales of A_n (cos(dphi) - |sin(dphi)|), per orientation
-    energy = (even * mean_even + odd * mean_odd
-              - np.abs(even * mean_odd - odd * mean_even)).sum(axis=1)  # (O, H, W)
+    total = responses.sum(axis=1, keepdims=True)
+    mean = total / (np.abs(total) + _EPS)           # mean_even + i mean_odd
+    # sum over scales of A_n (cos(dphi) - |sin(dphi)|), per orientation: with r conj(mean) = (even mean_even +
+    # odd mean_odd) + i (odd mean_even - even mean_odd)
+    rotated = responses * mean.conj()
+    energy = (rotated.real - np.abs(rotated.imag)).sum(axis=1)  # (O, H, W)
 
     # Noise: Rayleigh-distributed energy estimated from the smallest scale.
     e2_smallest = (amplitude[:, 0] ** 2).reshape(_ORIENTS, h * w)
