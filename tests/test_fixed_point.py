@@ -142,6 +142,13 @@ def test_the_separable_anti_aliasing_filter_equals_the_2d_integer_convolution(na
         assert torch.equal(net.aa(x), want.double())
     with pytest.raises(ValueError):
         ExactSeparableConv2d(net.aa.k * 4096, net.aa_pad, 3)
+    # a model file whose kernel breaks the bound is refused as a bad model, not with a traceback
+    from CommonLib.fixed_point.int_network import IntegerHdacHf
+    from Utilities.errors import ModelError
+    imf = IntegerModelFile(os.path.join(SHIPPED, f"{name}.hfim"))
+    consts = dict(imf.constants(), aa_kernel=net.aa.k * 4096)
+    with pytest.raises(ModelError, match="aa_kernel"):
+        IntegerHdacHf(imf.config, imf.layers, consts)
 
 
 @pytest.mark.parametrize("model", ["ReferenceSoftware/CommonLib/resources/models/hdac_hf_small_v2.hfim",

@@ -103,7 +103,11 @@ class IntegerHdacHf:
         self.exp_table = consts["exp_table"].to(torch.int64)
         k1 = consts["aa_kernel"].to(torch.int64)
         self.aa_pad = k1.numel() // 2
-        self.aa = ExactSeparableConv2d(k1, self.aa_pad, 3, x_max_abs=255)
+        try:
+            self.aa = ExactSeparableConv2d(k1, self.aa_pad, 3, x_max_abs=255)
+        except ValueError:
+            raise ModelError("integer model: aa_kernel too large for the exact anti-aliasing filter "
+                             "(sum of |taps| x 255 must be below 2^24)") from None
         self.var_num, self.var_den = int(consts["kp_variance"][0]), int(consts["kp_variance"][1])
         self.hf_kernel = None
         self._hf_convs = {}
