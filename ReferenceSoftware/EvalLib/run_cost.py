@@ -63,15 +63,15 @@ def cost_table(results, configs, label=str, jobs=(1, 2)) -> list[str]:
     if not spp:
         return []
     pts = costed_points(results)
-    rows, pics = [], defaultdict(int)
-    for r, _ in pts:
+    rows, pics, cpu = [], defaultdict(int), defaultdict(float)
+    for r, cost in pts:
         pics[r["config"]] += r["frames"]
-    total = sum(c for _, c in pts)
+        cpu[r["config"]] += cost
+    total = sum(cpu.values())
     for c in [c for c in configs if c in spp]:
         v = spp[c]
-        cpu = statistics.median(v) * pics[c]
         rows.append(f"| {label(c)} | {len(v)} | {pics[c]} | {statistics.median(v):.2f} | {min(v):.2f}..{max(v):.2f} "
-                    f"| {hours(cpu)} |")
+                    f"| {hours(cpu[c])} |")
     walls = ", ".join(f"`--Jobs {n}` {hours(list_schedule([c for _, c in pts], n))} h" for n in jobs)
     return ["| configuration | points | pictures | s / picture (median) | s / picture (range) | CPU-hours |",
             "|---|---|---|---|---|---|"] + rows + [
